@@ -1,0 +1,57 @@
+//! Compensated (Neumaier) summation.
+//!
+//! The concentration measures divide sums of millions of values by each other; a plain running
+//! sum loses about log2(n) bits. Neumaier's variant of Kahan summation keeps the error at a few
+//! ulps whatever n, so the results agree with numpy's pairwise sums to 1e-12 and better.
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CompensatedSum {
+    sum: f64,
+    compensation: f64,
+}
+
+impl CompensatedSum {
+    #[inline]
+    pub fn add(&mut self, x: f64) {
+        let t = self.sum + x;
+        if self.sum.abs() >= x.abs() {
+            self.compensation += (self.sum - t) + x;
+        } else {
+            self.compensation += (x - t) + self.sum;
+        }
+        self.sum = t;
+    }
+
+    #[inline]
+    pub fn value(&self) -> f64 {
+        self.sum + self.compensation
+    }
+}
+
+impl FromIterator<f64> for CompensatedSum {
+    fn from_iter<I: IntoIterator<Item = f64>>(iter: I) -> Self {
+        let mut sum = CompensatedSum::default();
+        iter.into_iter().for_each(|x| sum.add(x));
+        sum
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovers_what_a_plain_sum_loses() {
+        // 1 + 1e100 + 1 - 1e100 is 2; a naive left-to-right sum gives 0.
+        let sum: CompensatedSum = [1.0, 1e100, 1.0, -1e100].into_iter().collect();
+        assert_eq!(sum.value(), 2.0);
+        let naive: f64 = [1.0, 1e100, 1.0, -1e100].iter().sum();
+        assert_eq!(naive, 0.0);
+    }
+
+    #[test]
+    fn a_million_tenths() {
+        let sum: CompensatedSum = std::iter::repeat_n(0.1, 1_000_000).collect();
+        assert!((sum.value() - 100_000.0).abs() < 1e-9);
+    }
+}

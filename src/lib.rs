@@ -1,0 +1,10 @@
+//! rfm_segment: value-oriented customer segmentation inside PostgreSQL.
+//!
+//! Each feature family is a module: its arithmetic in plain Rust (unit-tested with `cargo test`),
+//! its SQL surface in a `sql` submodule that does nothing but translate to and from PostgreSQL.
+
+pub mod compensated;
+pub mod concentration;
+pub mod sort;
+
+::pgrx::pg_module_magic!();
