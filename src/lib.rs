@@ -3,8 +3,11 @@
 //! Each feature family is a module: its arithmetic in plain Rust (unit-tested with `cargo test`),
 //! its SQL surface in a `sql` submodule that does nothing but translate to and from PostgreSQL.
 
+mod aggregate;
 pub mod compensated;
 pub mod concentration;
+mod errors;
 pub mod sort;
+pub mod validate;
 
 ::pgrx::pg_module_magic!();

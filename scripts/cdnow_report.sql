@@ -1,0 +1,21 @@
+-- The segmentation report on CDNOW (needs cdnow_orders, see load_cdnow.sql).
+\pset footer off
+
+\echo
+\echo 'How concentrated is CDNOW revenue? (revenue per customer, 1997-01 .. 1998-06)'
+WITH revenue AS (
+    SELECT customer_id, sum(amount) AS revenue FROM cdnow_orders GROUP BY customer_id
+), summary AS (
+    SELECT concentration_agg(revenue) AS c FROM revenue
+)
+SELECT measure, value
+FROM summary, LATERAL (VALUES
+    ('customers',                                 to_char((concentration_report(c)->>'n')::bigint, 'FM999,999,999')),
+    ('revenue',                                   to_char((concentration_report(c)->>'total')::numeric, 'FM$999,999,999.00')),
+    ('Gini coefficient',                          to_char(gini(c), 'FM0.0000')),
+    ('revenue share of the top 1 % of customers',  to_char(100 * top_share(c, 0.01), 'FM990.0 "%"')),
+    ('revenue share of the top 5 %',              to_char(100 * top_share(c, 0.05), 'FM990.0 "%"')),
+    ('revenue share of the top 10 %',             to_char(100 * top_share(c, 0.10), 'FM990.0 "%"')),
+    ('revenue share of the top 20 %',             to_char(100 * top_share(c, 0.20), 'FM990.0 "%"')),
+    ('share of customers making 80 % of revenue', to_char(100 * pareto_ratio(c, 0.8), 'FM990.0 "%"'))
+) AS report(measure, value);

@@ -1,0 +1,77 @@
+# Shared by the project's scripts: paths, privileges, building, and a throwaway cluster.
+# Works as root (CI, containers: PostgreSQL then runs as the `postgres` user) and as a normal
+# user with sudo rights (a laptop: sudo is needed only for apt and the install into PostgreSQL).
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_MAJOR=15
+PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+PG_CONFIG=${PG_CONFIG:-$PG_BIN/pg_config}
+PGRX_VERSION=0.18.1
+WORK_DIR=$ROOT/tmp   # logs and the throwaway cluster; ignored by git
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+as_root() { if is_root; then "$@"; else sudo "$@"; fi; }
+# PostgreSQL refuses to run as root: as root, the server and initdb run as `postgres`.
+as_server_user() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# Runs a noisy command with its output in a log; shows the log's end only if it fails.
+quietly() {
+    local log=$1; shift
+    mkdir -p "$WORK_DIR"
+    if ! "$@" >"$WORK_DIR/$log" 2>&1; then
+        tail -n 40 "$WORK_DIR/$log" >&2
+        die "'$*' failed; full output in tmp/$log"
+    fi
+}
+
+build_and_install() {
+    say "building and installing rfm_segment (release) into PostgreSQL $PG_MAJOR"
+    local sudo_flag=()
+    is_root || sudo_flag=(--sudo)
+    (cd "$ROOT" && quietly install.log cargo pgrx install --release "${sudo_flag[@]}" --pg-config "$PG_CONFIG")
+}
+
+# Starts a cluster under tmp/cluster on a free loopback port and exports PGHOST, PGPORT,
+# PGUSER for psql and the tests. `cluster_stop` (run on exit) stops it and removes it.
+cluster_start() {
+    CLUSTER_DIR=$WORK_DIR/cluster
+    cluster_stop
+    mkdir -p "$CLUSTER_DIR"
+    if is_root; then
+        chown postgres: "$CLUSTER_DIR"
+        if ! runuser -u postgres -- test -w "$CLUSTER_DIR"; then
+            # The checkout sits where `postgres` cannot reach (e.g. under /root).
+            rm -rf "$CLUSTER_DIR"
+            CLUSTER_DIR=$(mktemp -d /tmp/rfm_segment-cluster.XXXXXX)
+            chown postgres: "$CLUSTER_DIR"
+        fi
+    fi
+    PGPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    quietly initdb.log as_server_user "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres -A trust \
+        -E UTF8 --locale=C --no-sync
+    quietly pg_ctl.log as_server_user "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w \
+        -o "-p $PGPORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$CLUSTER_DIR -c fsync=off ${RFM_SERVER_OPTIONS:-}" \
+        start
+    export PGHOST=127.0.0.1 PGPORT PGUSER=postgres PGDATABASE=postgres
+    trap cluster_stop EXIT
+    say "throwaway PostgreSQL $PG_MAJOR cluster on 127.0.0.1:$PGPORT ($CLUSTER_DIR)"
+}
+
+cluster_stop() {
+    [ -n "${CLUSTER_DIR:-}" ] || return 0
+    if [ -f "$CLUSTER_DIR/data/postmaster.pid" ]; then
+        as_server_user "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$CLUSTER_DIR"
+}
+
+psql_run() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+# Loads tests/data/CDNOW_master.txt into the table cdnow_orders of database "$1".
+load_cdnow() {
+    psql_run -d "$1" -f "$ROOT/scripts/load_cdnow.sql" <"$ROOT/tests/data/CDNOW_master.txt"
+}

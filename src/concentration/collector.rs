@@ -1,0 +1,156 @@
+//! The transition state of the concentration aggregates: every value seen, plus the fraction
+//! parameter of `top_share(x, p)` / `pareto_ratio(x, q)`.
+//!
+//! Exact measures need every value, 8 bytes each; the vector's spare capacity makes that at most
+//! 16 bytes per value while collecting. The values are sorted once, when a final function first
+//! needs them, and stay sorted while no value is added: PostgreSQL shares one state between
+//! `gini(x)`, `hhi(x)`, ... in the same query and calls each final function on it.
+
+use crate::sort::sort_non_negative;
+
+#[derive(Debug, Default)]
+pub struct ValueCollector {
+    values: Vec<f64>,
+    sorted: bool,
+    /// `p` or `q`, the same on every row of the aggregate.
+    fraction: Option<f64>,
+}
+
+/// Two states disagree on the fraction parameter.
+#[derive(Debug, PartialEq)]
+pub struct FractionMismatch(pub f64, pub f64);
+
+const SERIAL_HEADER_BYTES: usize = 16;
+
+impl ValueCollector {
+    /// `x` is already validated: finite, non-negative, not -0.
+    #[inline]
+    pub fn push(&mut self, x: f64) {
+        self.values.push(x);
+        self.sorted = false;
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    pub fn fraction(&self) -> Option<f64> {
+        self.fraction
+    }
+
+    /// Records the fraction parameter; every row must give the same.
+    pub fn set_fraction(&mut self, fraction: f64) -> Result<(), FractionMismatch> {
+        match self.fraction {
+            Some(known) if known != fraction => Err(FractionMismatch(known, fraction)),
+            _ => {
+                self.fraction = Some(fraction);
+                Ok(())
+            }
+        }
+    }
+
+    /// The values ascending. Sorting reorders but never changes the multiset, so a final
+    /// function calling this leaves the state as good as it found it.
+    pub fn sorted(&mut self, between_passes: &mut dyn FnMut()) -> &[f64] {
+        if !self.sorted {
+            sort_non_negative(&mut self.values, between_passes);
+            self.sorted = true;
+        }
+        &self.values
+    }
+
+    /// Adds another state's values (the combine step of a parallel aggregate).
+    pub fn merge(&mut self, other: &ValueCollector) -> Result<(), FractionMismatch> {
+        if let Some(fraction) = other.fraction {
+            self.set_fraction(fraction)?;
+        }
+        self.values.extend_from_slice(&other.values);
+        self.sorted = self.sorted && other.values.is_empty();
+        Ok(())
+    }
+
+    /// Serialized form for parallel workers: a flag and the fraction (16 bytes), then the values.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(SERIAL_HEADER_BYTES + 8 * self.values.len());
+        bytes.extend_from_slice(&u64::from(self.fraction.is_some()).to_le_bytes());
+        bytes.extend_from_slice(&self.fraction.unwrap_or(0.0).to_le_bytes());
+        for v in &self.values {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        bytes
+    }
+
+    /// Reads what `to_bytes` wrote (within one server, so a malformed input is a bug: panic).
+    pub fn from_bytes(bytes: &[u8]) -> ValueCollector {
+        assert!(
+            bytes.len() >= SERIAL_HEADER_BYTES && (bytes.len() - SERIAL_HEADER_BYTES) % 8 == 0,
+            "malformed concentration aggregate state of {} bytes",
+            bytes.len()
+        );
+        let word = |i: usize| -> [u8; 8] { bytes[i..i + 8].try_into().expect("8 bytes") };
+        let has_fraction = u64::from_le_bytes(word(0)) == 1;
+        let fraction = has_fraction.then(|| f64::from_le_bytes(word(8)));
+        let values = bytes[SERIAL_HEADER_BYTES..]
+            .chunks_exact(8)
+            .map(|chunk| f64::from_le_bytes(chunk.try_into().expect("8 bytes")))
+            .collect();
+        ValueCollector { values, sorted: false, fraction }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collector(values: &[f64], fraction: Option<f64>) -> ValueCollector {
+        let mut c = ValueCollector::default();
+        values.iter().for_each(|&v| c.push(v));
+        if let Some(f) = fraction {
+            c.set_fraction(f).unwrap();
+        }
+        c
+    }
+
+    #[test]
+    fn serial_round_trip_keeps_values_and_fraction() {
+        for fraction in [None, Some(0.2)] {
+            let c = collector(&[3.0, 1.0, 2.0], fraction);
+            let back = ValueCollector::from_bytes(&c.to_bytes());
+            assert_eq!(back.values, c.values);
+            assert_eq!(back.fraction, fraction);
+        }
+    }
+
+    #[test]
+    fn merge_is_order_independent_once_sorted() {
+        let mut a = collector(&[5.0, 1.0], Some(0.5));
+        let mut b = collector(&[3.0], None);
+        let (a2, b2) = (collector(&[5.0, 1.0], Some(0.5)), collector(&[3.0], None));
+        a.merge(&b2).unwrap();
+        b.merge(&a2).unwrap();
+        let mut nothing = || {};
+        assert_eq!(a.sorted(&mut nothing), b.sorted(&mut nothing));
+        assert_eq!(a.fraction(), Some(0.5));
+        assert_eq!(b.fraction(), Some(0.5));
+    }
+
+    #[test]
+    fn fraction_must_agree() {
+        let mut a = collector(&[1.0], Some(0.2));
+        assert_eq!(a.set_fraction(0.3), Err(FractionMismatch(0.2, 0.3)));
+        assert_eq!(a.merge(&collector(&[], Some(0.4))), Err(FractionMismatch(0.2, 0.4)));
+    }
+
+    #[test]
+    fn sorting_again_after_a_push() {
+        let mut c = collector(&[2.0, 1.0], None);
+        let mut nothing = || {};
+        assert_eq!(c.sorted(&mut nothing), &[1.0, 2.0]);
+        c.push(0.5);
+        assert_eq!(c.sorted(&mut nothing), &[0.5, 1.0, 2.0]);
+    }
+}

@@ -1,0 +1,146 @@
+//! The storable `concentration` summary: every value of a distribution, sorted, so that any
+//! measure can be read from it later without rescanning the data.
+//!
+//! Binary form (the varlena payload), little-endian:
+//!   bytes 0..4  format version (1)
+//!   bytes 4..8  reserved, 0
+//!   bytes 8..   the values, ascending, 8 bytes each
+//! Text form: `{"n": 3, "values": [1.0, 2.5, 4.0]}`, which round-trips every double exactly.
+
+use std::fmt;
+
+const FORMAT_VERSION: u32 = 1;
+const HEADER_BYTES: usize = 8;
+/// PostgreSQL's largest varlena is 1 GB (MaxAllocSize), header included.
+const MAX_VARLENA_BYTES: usize = 0x3fff_ffff - 4;
+/// The most values a summary (or a serialized aggregate state) can hold: about 134 million.
+pub const MAX_VALUES: usize = (MAX_VARLENA_BYTES - HEADER_BYTES) / 8;
+
+#[derive(Debug, PartialEq)]
+pub enum SummaryError {
+    /// The bytes are not a summary of this format (corrupt, or from a newer release).
+    BadBinary(String),
+    /// The text form does not parse or breaks a rule.
+    BadText(String),
+}
+
+impl fmt::Display for SummaryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SummaryError::BadBinary(why) | SummaryError::BadText(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Encodes sorted values. The caller has checked `ascending.len() <= MAX_VALUES`.
+pub fn encode(ascending: &[f64]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(HEADER_BYTES + 8 * ascending.len());
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&0u32.to_le_bytes());
+    for v in ascending {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    bytes
+}
+
+/// Decodes the values, ascending, as `encode` wrote them.
+pub fn decode(bytes: &[u8]) -> Result<Vec<f64>, SummaryError> {
+    if bytes.len() < HEADER_BYTES || (bytes.len() - HEADER_BYTES) % 8 != 0 {
+        return Err(SummaryError::BadBinary(format!(
+            "a concentration summary cannot be {} bytes long",
+            bytes.len()
+        )));
+    }
+    let version = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes"));
+    if version != FORMAT_VERSION {
+        return Err(SummaryError::BadBinary(format!(
+            "unknown concentration summary format version {version}"
+        )));
+    }
+    Ok(bytes[HEADER_BYTES..]
+        .chunks_exact(8)
+        .map(|chunk| f64::from_le_bytes(chunk.try_into().expect("8 bytes")))
+        .collect())
+}
+
+pub fn to_text(ascending: &[f64]) -> String {
+    serde_json::json!({ "n": ascending.len(), "values": ascending }).to_string()
+}
+
+/// Parses the text form; the values come back validated and sorted.
+pub fn from_text(text: &str) -> Result<Vec<f64>, SummaryError> {
+    let bad = |why: String| SummaryError::BadText(why);
+    let parsed: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let object = parsed.as_object().ok_or_else(|| bad("not a JSON object".into()))?;
+    if let Some(key) = object.keys().find(|k| *k != "n" && *k != "values") {
+        return Err(bad(format!("unknown key \"{key}\"")));
+    }
+    let n = object
+        .get("n")
+        .and_then(|n| n.as_u64())
+        .ok_or_else(|| bad("\"n\" must be a whole number".into()))?;
+    let raw = object
+        .get("values")
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| bad("\"values\" must be an array of numbers".into()))?;
+    if raw.len() as u64 != n {
+        return Err(bad(format!("\"n\" is {n} but \"values\" holds {}", raw.len())));
+    }
+    if raw.len() > MAX_VALUES {
+        return Err(bad(format!("more than {MAX_VALUES} values")));
+    }
+    let mut values = Vec::with_capacity(raw.len());
+    for v in raw {
+        match v.as_f64() {
+            Some(x) if x.is_finite() && x >= 0.0 => values.push(x + 0.0), // + 0.0 turns -0 into 0
+            _ => return Err(bad(format!("{v} is not a finite, non-negative number"))),
+        }
+    }
+    values.sort_by(f64::total_cmp);
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_round_trip() {
+        let values = vec![0.0, 1.0 / 3.0, 2.5, 1e300];
+        assert_eq!(decode(&encode(&values)).unwrap(), values);
+        assert_eq!(decode(&encode(&[])).unwrap(), Vec::<f64>::new());
+    }
+
+    #[test]
+    fn binary_rejects_foreign_bytes() {
+        assert!(decode(&[1, 0, 0]).is_err());
+        let mut future = encode(&[1.0]);
+        future[0] = 2;
+        assert!(matches!(decode(&future), Err(SummaryError::BadBinary(_))));
+    }
+
+    #[test]
+    fn text_round_trip_is_exact() {
+        let values = vec![0.0, 5e-324, 0.1, 1.0 / 3.0, 2.0, 123456.789, 1.7976931348623157e308];
+        let text = to_text(&values);
+        assert_eq!(from_text(&text).unwrap(), values);
+        assert!(text.starts_with("{\"n\":7,\"values\":["), "{text}");
+    }
+
+    #[test]
+    fn text_is_validated_and_sorted() {
+        assert_eq!(from_text(r#"{"n":3,"values":[3,1,2]}"#).unwrap(), vec![1.0, 2.0, 3.0]);
+        for bad in [
+            "",
+            "[1,2]",
+            r#"{"n":2,"values":[1]}"#,
+            r#"{"n":1,"values":[-1]}"#,
+            r#"{"n":1,"values":["a"]}"#,
+            r#"{"n":1,"values":[1],"total":1}"#,
+            r#"{"values":[1]}"#,
+        ] {
+            assert!(matches!(from_text(bad), Err(SummaryError::BadText(_))), "{bad}");
+        }
+    }
+}
