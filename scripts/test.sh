@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Every test: the Rust unit tests of the algorithms, then the SQL tests (pytest) against the
+# installed extension in a throwaway cluster, including every SQL example in the docs.
+# Exits non-zero when any test fails. Extra arguments go to pytest (e.g. -k gini).
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+"$ROOT/scripts/setup.sh"
+say "Rust unit tests"
+(cd "$ROOT" && cargo test --release --lib --quiet)
+build_and_install
+cluster_start
+say "SQL tests"
+(cd "$ROOT/tests" && "$ROOT/.venv/bin/python" -m pytest -q -p no:cacheprovider "$@")

@@ -1,0 +1,71 @@
+"""Fixtures for the SQL tests: a database with rfm_segment and the CDNOW purchases loaded.
+
+scripts/test.sh starts a throwaway cluster and exports PGHOST, PGPORT and PGUSER for it.
+"""
+import os
+import pathlib
+import subprocess
+
+import psycopg
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+TEST_DB = "rfm_test"
+
+
+def connect(dbname, **kwargs):
+    return psycopg.connect(dbname=dbname, autocommit=True, **kwargs)
+
+
+def psql(dbname, sql=None, file=None, stdin=None, check=True):
+    """Runs psql like a user would; returns stdout+stderr as text."""
+    args = [PSQL, "-X", "-q", "-d", dbname]
+    args += ["-v", "ON_ERROR_STOP=1"] if check else []
+    args += ["-f", str(file)] if file else []
+    result = subprocess.run(
+        args, input=(sql if sql is not None else stdin), capture_output=True, text=True
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"psql failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout + result.stderr
+
+
+def fresh_database(name):
+    with connect("postgres") as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+
+
+def load_cdnow(dbname):
+    with open(ROOT / "tests/data/CDNOW_master.txt") as data:
+        psql(dbname, file=ROOT / "scripts/load_cdnow.sql", stdin=data.read())
+
+
+@pytest.fixture(scope="session")
+def database():
+    if "PGPORT" not in os.environ:
+        pytest.exit("run the tests with scripts/test.sh, which starts the database they need", 2)
+    fresh_database(TEST_DB)
+    with connect(TEST_DB) as conn:
+        conn.execute("CREATE EXTENSION rfm_segment")
+    load_cdnow(TEST_DB)
+    return TEST_DB
+
+
+@pytest.fixture
+def db(database):
+    with connect(database) as conn:
+        yield conn
+
+
+def scalar(conn, query, params=None):
+    return conn.execute(query, params).fetchone()[0]
+
+
+def sql_error(conn, query, params=None):
+    """The error a query raises (asserting that it raises), after checking the backend lives."""
+    with pytest.raises(psycopg.Error) as caught:
+        conn.execute(query, params)
+    assert scalar(conn, "SELECT 1") == 1, "the session must survive the error"
+    return caught.value.diag

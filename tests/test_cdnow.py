@@ -1,0 +1,79 @@
+"""The CDNOW figures the demo report prints, checked against numpy/pandas computations of the
+textbook definitions on the raw file, read here independently of the SQL loader."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT, psql, scalar
+
+TOLERANCE = 1e-9
+
+
+@pytest.fixture(scope="module")
+def revenue():
+    orders = pd.read_csv(
+        ROOT / "tests/data/CDNOW_master.txt", sep=r"\s+",
+        dtype={"customer_id": int, "date": str, "number_of_cds": int, "dollar_value": float},
+    )
+    assert len(orders) == 69659
+    per_customer = orders.groupby("customer_id")["dollar_value"].sum()
+    assert len(per_customer) == 23570
+    return np.sort(per_customer.to_numpy())  # ascending
+
+
+def gini(x):
+    """Gini as in R ineq / PySAL: 2 Σ i x_(i) / (n Σ x) - (n + 1)/n, x ascending."""
+    n = len(x)
+    return 2 * np.sum(np.arange(1, n + 1) * x) / (n * x.sum()) - (n + 1) / n
+
+
+def top_share(x, p):
+    """Share of the largest p·n values, interpolating linearly within a unit."""
+    descending = x[::-1]
+    cumulative = np.concatenate([[0.0], np.cumsum(descending)]) / x.sum()
+    return np.interp(p * len(x), np.arange(len(x) + 1), cumulative)
+
+
+def pareto_ratio(x, q):
+    descending = x[::-1]
+    cumulative = np.concatenate([[0.0], np.cumsum(descending)]) / x.sum()
+    return np.interp(q, cumulative, np.arange(len(x) + 1)) / len(x)
+
+
+REVENUE_PER_CUSTOMER = "(SELECT customer_id, sum(amount) AS revenue FROM cdnow_orders GROUP BY 1) r"
+
+
+def test_cdnow_gini_and_hhi_match_numpy(db, revenue):
+    g, gu, h, hn = db.execute(
+        f"SELECT gini(revenue), gini_unbiased(revenue), hhi(revenue), hhi_normalized(revenue) FROM {REVENUE_PER_CUSTOMER}"
+    ).fetchone()
+    n = len(revenue)
+    shares = revenue / revenue.sum()
+    assert g == pytest.approx(gini(revenue), abs=TOLERANCE)
+    assert gu == pytest.approx(gini(revenue) * n / (n - 1), abs=TOLERANCE)
+    assert h == pytest.approx(np.sum(shares**2), abs=TOLERANCE)
+    assert hn == pytest.approx((np.sum(shares**2) - 1 / n) / (1 - 1 / n), abs=TOLERANCE)
+
+
+@pytest.mark.parametrize("p", [0.01, 0.05, 0.10, 0.20, 0.5, 0.123])
+def test_cdnow_top_shares_match_numpy(db, revenue, p):
+    assert scalar(db, f"SELECT top_share(revenue, %s) FROM {REVENUE_PER_CUSTOMER}", (p,)) == pytest.approx(
+        top_share(revenue, p), abs=TOLERANCE
+    )
+
+
+@pytest.mark.parametrize("q", [0.5, 0.8, 0.95])
+def test_cdnow_pareto_ratio_matches_numpy(db, revenue, q):
+    assert scalar(db, f"SELECT pareto_ratio(revenue, %s) FROM {REVENUE_PER_CUSTOMER}", (q,)) == pytest.approx(
+        pareto_ratio(revenue, q), abs=TOLERANCE
+    )
+
+
+def test_the_demo_report_prints_these_figures(database, revenue):
+    out = psql(database, file=ROOT / "scripts/cdnow_report.sql")
+    assert "23,570" in out
+    assert f"${revenue.sum():,.2f}" in out
+    assert f"{gini(revenue):.4f}" in out
+    for p in (0.01, 0.05, 0.10, 0.20):
+        assert f"{100 * top_share(revenue, p):.1f} %" in out
+    assert f"{100 * pareto_ratio(revenue, 0.8):.1f} %" in out
