@@ -23,6 +23,67 @@ pub unsafe fn state_mut<'s, T: Default>(
     unsafe { state.get_mut::<T>() }.expect("initialized above")
 }
 
+/// For a hand-written V1 transition function: the state datum (argument 0, created empty in the
+/// aggregate's context when NULL) and the state behind it.
+///
+/// # Safety
+/// `fcinfo` is the current call's and argument 0 is NULL or a state of type `T` made here.
+pub unsafe fn transition_state<'s, T: Default>(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> (pg_sys::Datum, &'s mut T) {
+    unsafe {
+        let datum = if pgrx::fcinfo::pg_arg_is_null(fcinfo, 0) {
+            new_state(T::default(), fcinfo).unwrap().expect("a new state is not NULL")
+        } else {
+            pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0)
+        };
+        (datum, &mut *datum.cast_mut_ptr::<T>())
+    }
+}
+
+/// Returns argument 0, the state, as it came (NULL stays NULL).
+///
+/// # Safety
+/// `fcinfo` is the current call's.
+pub unsafe fn unchanged_state(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    unsafe {
+        if pgrx::fcinfo::pg_arg_is_null(fcinfo, 0) {
+            pgrx::fcinfo::pg_return_null(fcinfo)
+        } else {
+            pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0)
+        }
+    }
+}
+
+/// A `double precision` argument of a V1 function, None when NULL.
+///
+/// # Safety
+/// Argument `index` of the current call is a float8.
+#[inline]
+pub unsafe fn value_arg(fcinfo: pg_sys::FunctionCallInfo, index: usize) -> Option<f64> {
+    unsafe {
+        if pgrx::fcinfo::pg_arg_is_null(fcinfo, index) {
+            None
+        } else {
+            Some(f64::from_bits(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, index).value() as u64))
+        }
+    }
+}
+
+/// Declares a hand-written function `f` as version-1 calling convention, like C's
+/// PG_FUNCTION_INFO_V1(f): `v1_function_info!(pg_finfo_f);`.
+#[macro_export]
+macro_rules! v1_function_info {
+    ($finfo:ident) => {
+        #[no_mangle]
+        #[doc(hidden)]
+        pub extern "C" fn $finfo() -> &'static ::pgrx::pg_sys::Pg_finfo_record {
+            const V1: ::pgrx::pg_sys::Pg_finfo_record = ::pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
+            &V1
+        }
+    };
+}
+
 /// Moves `value` into the aggregate's memory context as a new `internal` state.
 ///
 /// # Safety
@@ -49,6 +110,19 @@ pub fn aggregate_name(fcinfo: pg_sys::FunctionCallInfo, fallback: &str) -> Strin
             return fallback.to_string();
         }
         CStr::from_ptr(name).to_string_lossy().into_owned()
+    }
+}
+
+/// A new varlena (bytea-like) datum of `len` payload bytes in the current memory context,
+/// filled in place by `fill`: large results are written once, not built and then copied.
+pub fn new_varlena(len: usize, fill: impl FnOnce(&mut [u8])) -> pg_sys::Datum {
+    let total = len + pg_sys::VARHDRSZ;
+    unsafe {
+        let varlena = pg_sys::palloc(total) as *mut pg_sys::varlena;
+        pgrx::set_varsize_4b(varlena, total as i32);
+        let payload = (varlena as *mut u8).add(pg_sys::VARHDRSZ);
+        fill(std::slice::from_raw_parts_mut(payload, len));
+        pg_sys::Datum::from(varlena)
     }
 }
 

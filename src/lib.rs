@@ -4,6 +4,7 @@
 //! its SQL surface in a `sql` submodule that does nothing but translate to and from PostgreSQL.
 
 mod aggregate;
+pub mod bytes;
 pub mod compensated;
 pub mod concentration;
 mod errors;

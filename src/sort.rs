@@ -125,3 +125,4 @@ mod tests {
         check_against_std(vec![0.0, f64::MAX, f64::MIN_POSITIVE, 5e-324].repeat(2_000));
     }
 }
+

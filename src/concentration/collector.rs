@@ -5,7 +5,11 @@
 //! 16 bytes per value while collecting. The values are sorted once, when a final function first
 //! needs them, and stay sorted while no value is added: PostgreSQL shares one state between
 //! `gini(x)`, `hhi(x)`, ... in the same query and calls each final function on it.
+//!
+//! In a parallel plan each worker sorts its own part before serializing it, and the leader only
+//! merges sorted runs: the O(n log n) work is spread over the workers, the leader's is O(n).
 
+use crate::bytes::{read_f64s, write_f64s};
 use crate::sort::sort_non_negative;
 
 #[derive(Debug, Default)]
@@ -63,24 +67,43 @@ impl ValueCollector {
         &self.values
     }
 
-    /// Adds another state's values (the combine step of a parallel aggregate).
+    /// Adds another state's values (the combine step of a parallel aggregate); two sorted
+    /// states merge into a sorted one in linear time.
     pub fn merge(&mut self, other: &ValueCollector) -> Result<(), FractionMismatch> {
         if let Some(fraction) = other.fraction {
             self.set_fraction(fraction)?;
         }
-        self.values.extend_from_slice(&other.values);
-        self.sorted = self.sorted && other.values.is_empty();
+        if self.values.is_empty() {
+            self.sorted = other.sorted;
+            self.values.extend_from_slice(&other.values);
+        } else if self.sorted && other.sorted {
+            merge_sorted(&mut self.values, &other.values);
+        } else {
+            self.values.extend_from_slice(&other.values);
+            self.sorted = false;
+        }
         Ok(())
     }
 
-    /// Serialized form for parallel workers: a flag and the fraction (16 bytes), then the values.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(SERIAL_HEADER_BYTES + 8 * self.values.len());
-        bytes.extend_from_slice(&u64::from(self.fraction.is_some()).to_le_bytes());
-        bytes.extend_from_slice(&self.fraction.unwrap_or(0.0).to_le_bytes());
-        for v in &self.values {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
+    /// Serialized form for parallel workers: flags (has a fraction, sorted) and the fraction
+    /// (16 bytes), then the values.
+    pub fn serialized_len(&self) -> usize {
+        SERIAL_HEADER_BYTES + 8 * self.values.len()
+    }
+
+    /// Writes the serialized form into `out` of exactly `serialized_len()` bytes (straight into
+    /// a PostgreSQL value, without an intermediate copy).
+    pub fn write_to(&self, out: &mut [u8]) {
+        let flags = u64::from(self.fraction.is_some()) | u64::from(self.sorted) << 1;
+        out[0..8].copy_from_slice(&flags.to_le_bytes());
+        out[8..16].copy_from_slice(&self.fraction.unwrap_or(0.0).to_le_bytes());
+        write_f64s(&mut out[SERIAL_HEADER_BYTES..], &self.values);
+    }
+
+    #[cfg(test)]
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = vec![0; self.serialized_len()];
+        self.write_to(&mut bytes);
         bytes
     }
 
@@ -92,13 +115,29 @@ impl ValueCollector {
             bytes.len()
         );
         let word = |i: usize| -> [u8; 8] { bytes[i..i + 8].try_into().expect("8 bytes") };
-        let has_fraction = u64::from_le_bytes(word(0)) == 1;
-        let fraction = has_fraction.then(|| f64::from_le_bytes(word(8)));
-        let values = bytes[SERIAL_HEADER_BYTES..]
-            .chunks_exact(8)
-            .map(|chunk| f64::from_le_bytes(chunk.try_into().expect("8 bytes")))
-            .collect();
-        ValueCollector { values, sorted: false, fraction }
+        let flags = u64::from_le_bytes(word(0));
+        let fraction = (flags & 1 == 1).then(|| f64::from_le_bytes(word(8)));
+        let values = read_f64s(&bytes[SERIAL_HEADER_BYTES..]);
+        ValueCollector { values, sorted: flags & 2 == 2, fraction }
+    }
+}
+
+/// Merges the sorted `b` into the sorted `a`, from the back, so nothing but `a`'s growth is
+/// allocated.
+fn merge_sorted(a: &mut Vec<f64>, b: &[f64]) {
+    let (mut i, mut j) = (a.len(), b.len());
+    a.resize(i + j, 0.0);
+    for k in (0..a.len()).rev() {
+        if j == 0 {
+            break; // what is left of `a` is already in place
+        }
+        if i > 0 && a[i - 1] > b[j - 1] {
+            a[k] = a[i - 1];
+            i -= 1;
+        } else {
+            a[k] = b[j - 1];
+            j -= 1;
+        }
     }
 }
 
@@ -122,6 +161,29 @@ mod tests {
             let back = ValueCollector::from_bytes(&c.to_bytes());
             assert_eq!(back.values, c.values);
             assert_eq!(back.fraction, fraction);
+        }
+    }
+
+    #[test]
+    fn sorted_states_merge_sorted() {
+        let mut nothing = || {};
+        for (left, right) in [
+            (vec![1.0, 4.0, 9.0], vec![0.0, 4.0, 10.0, 11.0]),
+            (vec![5.0], vec![1.0, 2.0]),
+            (vec![1.0, 2.0], vec![5.0]),
+            (vec![], vec![3.0]),
+        ] {
+            let mut a = collector(&left, None);
+            a.sorted(&mut nothing);
+            let mut b = collector(&right, None);
+            b.sorted(&mut nothing);
+            let b = ValueCollector::from_bytes(&b.to_bytes());
+            assert!(b.sorted, "the sorted flag survives serialization");
+            a.merge(&b).unwrap();
+            assert!(a.sorted);
+            let mut expected = [left, right].concat();
+            expected.sort_by(f64::total_cmp);
+            assert_eq!(a.values, expected);
         }
     }
 

@@ -7,15 +7,15 @@
 -- Aggregate support: one transition state (every value, validated) for all the aggregates.
 
 CREATE FUNCTION concentration_trans(internal, double precision) RETURNS internal
-    AS 'MODULE_PATHNAME', 'concentration_trans_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'concentration_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION top_share_trans(internal, double precision, double precision) RETURNS internal
-    AS 'MODULE_PATHNAME', 'top_share_trans_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'top_share_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION pareto_ratio_trans(internal, double precision, double precision) RETURNS internal
-    AS 'MODULE_PATHNAME', 'pareto_ratio_trans_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'pareto_ratio_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION concentration_combine(internal, internal) RETURNS internal
     AS 'MODULE_PATHNAME', 'concentration_combine_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION concentration_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'concentration_serialize_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'concentration_serialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION concentration_deserialize(bytea, internal) RETURNS internal
     AS 'MODULE_PATHNAME', 'concentration_deserialize_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 
@@ -93,7 +93,7 @@ COMMENT ON TYPE concentration IS
 'Summary of a distribution of non-negative values (all of them, sorted) from concentration_agg(x); text form {"n": 3, "values": [1, 2.5, 4]}.';
 
 CREATE FUNCTION concentration_agg_final(internal) RETURNS concentration
-    AS 'MODULE_PATHNAME', 'concentration_agg_final_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'concentration_agg_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE AGGREGATE concentration_agg(double precision) (
     SFUNC = concentration_trans, STYPE = internal, SSPACE = 32768, FINALFUNC = concentration_agg_final,
     COMBINEFUNC = concentration_combine, SERIALFUNC = concentration_serialize,

@@ -11,7 +11,7 @@
 //! - Measures with an n − 1 in a denominator (`gini_unbiased`, `hhi_normalized`) are `None` for
 //!   a single unit.
 
-use crate::compensated::CompensatedSum;
+use crate::compensated::{sum_of, CompensatedSum};
 
 /// A position p·n within this much of a whole number is taken as that whole number, so that
 /// `top_share(x, 0.7)` over 10 units reads exactly the 7th point of the curve even though
@@ -58,13 +58,8 @@ impl<'a> Distribution<'a> {
     /// values cancel exactly and give 0, not a rounding residue.
     pub fn gini(&self) -> Option<f64> {
         let n = self.units_with_shares()?;
-        let weighted: CompensatedSum = self
-            .ascending
-            .iter()
-            .enumerate()
-            .map(|(i, &x)| (2.0 * (i as f64 + 1.0) - n - 1.0) * x)
-            .collect();
-        Some((weighted.value() / (n * self.total)).clamp(0.0, 1.0))
+        let weighted = sum_of(self.ascending, |i, x| (2.0 * (i as f64 + 1.0) - n - 1.0) * x);
+        Some((weighted / (n * self.total)).clamp(0.0, 1.0))
     }
 
     /// G · n/(n − 1), the small-sample correction (R DescTools' default, ineq's `corr = TRUE`).
@@ -79,9 +74,7 @@ impl<'a> Distribution<'a> {
     /// Herfindahl–Hirschman index Σ sᵢ², sᵢ = xᵢ / Σx.
     pub fn hhi(&self) -> Option<f64> {
         self.units_with_shares()?;
-        let squares: CompensatedSum =
-            self.ascending.iter().map(|&x| (x / self.total) * (x / self.total)).collect();
-        Some(squares.value())
+        Some(sum_of(self.ascending, |_, x| (x / self.total) * (x / self.total)))
     }
 
     /// (H − 1/n) / (1 − 1/n): 0 for equal shares, 1 when one unit holds everything.
@@ -118,7 +111,7 @@ impl<'a> Distribution<'a> {
         let mut order: Vec<usize> = (0..shares.len()).collect();
         order.sort_by(|&a, &b| shares[a].total_cmp(&shares[b]));
 
-        let mut ratios = vec![1.0; shares.len()];
+        let mut ratios = vec![f64::NAN; shares.len()];
         let mut descending = self.ascending.iter().rev().enumerate().peekable();
         let mut above = CompensatedSum::default(); // sum of the units already passed
         for index in order {
@@ -134,6 +127,12 @@ impl<'a> Distribution<'a> {
                 above.add(x);
                 descending.next();
             }
+        }
+        // A target that rounding keeps just above the sum of all units is reached by the last
+        // positive unit.
+        if ratios.iter().any(|r| r.is_nan()) {
+            let positive = self.ascending.iter().filter(|&&x| x > 0.0).count() as f64;
+            ratios.iter_mut().filter(|r| r.is_nan()).for_each(|r| *r = positive / n);
         }
         Some(ratios)
     }
@@ -188,10 +187,8 @@ impl<'a> Distribution<'a> {
     }
 }
 
-/// The total, summed largest first like every partial sum here, so that the sum of all units
-/// taken from the top is the total to the last bit and the top share of everything is exactly 1.
 fn total_of(ascending: &[f64]) -> f64 {
-    ascending.iter().rev().copied().collect::<CompensatedSum>().value()
+    sum_of(ascending, |_, x| x)
 }
 
 fn snap_to_whole(x: f64) -> f64 {

@@ -8,7 +8,11 @@
 use super::collector::{FractionMismatch, ValueCollector};
 use super::measures::Distribution;
 use super::summary;
-use crate::aggregate::{aggregate_name, check_for_interrupts, new_state, state_mut};
+use crate::aggregate::{
+    aggregate_name, check_for_interrupts, new_state, new_varlena, state_mut, transition_state,
+    unchanged_state, value_arg,
+};
+use crate::v1_function_info;
 use crate::errors;
 use crate::validate;
 use pgrx::prelude::*;
@@ -23,63 +27,62 @@ const FALLBACK_NAME: &str = "concentration aggregate";
 // ---------------------------------------------------------------------------------------------
 // Transition, combine and (de)serialization: shared by every concentration aggregate.
 
+// The transition functions are plain V1 functions rather than `#[pg_extern]`s: they run once
+// per row, and a generic argument-unboxing wrapper was most of an aggregate's time (profiled).
+
 /// For gini(x), gini_unbiased(x), hhi(x), hhi_normalized(x), pareto_ratio(x), concentration_agg(x).
-#[pg_extern(sql = false)]
-fn concentration_trans(
-    mut state: Internal,
-    x: Option<f64>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    if let Some(x) = x {
+#[pg_guard]
+#[no_mangle]
+pub unsafe extern "C-unwind" fn concentration_trans(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    unsafe {
+        let Some(x) = value_arg(fcinfo, 1) else {
+            return unchanged_state(fcinfo); // NULLs are skipped, like sum() does
+        };
         let x = validate::non_negative(x)
             .unwrap_or_else(|bad| errors::bad_value(&aggregate_name(fcinfo, FALLBACK_NAME), bad));
-        unsafe { state_mut::<ValueCollector>(&mut state, fcinfo) }.push(x);
+        let (state, collector) = transition_state::<ValueCollector>(fcinfo);
+        collector.push(x);
+        state
     }
-    state
 }
+v1_function_info!(pg_finfo_concentration_trans);
 
-#[pg_extern(sql = false)]
-fn top_share_trans(
-    state: Internal,
-    x: Option<f64>,
-    p: Option<f64>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    collect_with_fraction(state, x, p, fcinfo, "top_share", "p", TOP_SHARE_HINT)
+#[pg_guard]
+#[no_mangle]
+pub unsafe extern "C-unwind" fn top_share_trans(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    unsafe { collect_with_fraction(fcinfo, "top_share", "p", TOP_SHARE_HINT) }
 }
+v1_function_info!(pg_finfo_top_share_trans);
 
-#[pg_extern(sql = false)]
-fn pareto_ratio_trans(
-    state: Internal,
-    x: Option<f64>,
-    q: Option<f64>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    collect_with_fraction(state, x, q, fcinfo, "pareto_ratio", "q", PARETO_RATIO_HINT)
+#[pg_guard]
+#[no_mangle]
+pub unsafe extern "C-unwind" fn pareto_ratio_trans(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    unsafe { collect_with_fraction(fcinfo, "pareto_ratio", "q", PARETO_RATIO_HINT) }
 }
+v1_function_info!(pg_finfo_pareto_ratio_trans);
 
 const TOP_SHARE_HINT: &str = "p is the fraction of units, largest first: top_share(x, 0.2) is the share of the top 20 %.";
 const PARETO_RATIO_HINT: &str = "q is the share of the total: pareto_ratio(x, 0.8) is the fraction of units that makes 80 % of it.";
 
-fn collect_with_fraction(
-    mut state: Internal,
-    x: Option<f64>,
-    fraction: Option<f64>,
+/// (state, x, fraction) -> state, for top_share(x, p) and pareto_ratio(x, q).
+unsafe fn collect_with_fraction(
     fcinfo: pg_sys::FunctionCallInfo,
     function: &str,
     parameter: &str,
     hint: &str,
-) -> Internal {
-    let fraction = checked_fraction(function, parameter, fraction, hint);
-    let collector = unsafe { state_mut::<ValueCollector>(&mut state, fcinfo) };
-    if let Err(mismatch) = collector.set_fraction(fraction) {
-        fraction_mismatch(function, parameter, mismatch);
+) -> pg_sys::Datum {
+    unsafe {
+        let fraction = checked_fraction(function, parameter, value_arg(fcinfo, 2), hint);
+        let (state, collector) = transition_state::<ValueCollector>(fcinfo);
+        if let Err(mismatch) = collector.set_fraction(fraction) {
+            fraction_mismatch(function, parameter, mismatch);
+        }
+        if let Some(x) = value_arg(fcinfo, 1) {
+            let x = validate::non_negative(x).unwrap_or_else(|bad| errors::bad_value(function, bad));
+            collector.push(x);
+        }
+        state
     }
-    if let Some(x) = x {
-        let x = validate::non_negative(x).unwrap_or_else(|bad| errors::bad_value(function, bad));
-        collector.push(x);
-    }
-    state
 }
 
 fn checked_fraction(function: &str, parameter: &str, value: Option<f64>, hint: &str) -> f64 {
@@ -121,12 +124,17 @@ fn concentration_combine(
     first
 }
 
-#[pg_extern(sql = false)]
-fn concentration_serialize(state: Internal) -> Vec<u8> {
-    let collector = unsafe { state.get::<ValueCollector>() }.expect("STRICT: state is not NULL");
+/// Runs in each parallel worker: sorting here spreads the sort over the workers, and the
+/// leader merely merges sorted runs. (STRICT: the state is not NULL.)
+#[pg_guard]
+#[no_mangle]
+pub unsafe extern "C-unwind" fn concentration_serialize(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    let collector = unsafe { &mut *pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<ValueCollector>() };
     check_size("parallel concentration aggregate", collector.len(), SERIALIZE_HINT);
-    collector.to_bytes()
+    collector.sorted(&mut check_for_interrupts);
+    new_varlena(collector.serialized_len(), |out| collector.write_to(out))
 }
+v1_function_info!(pg_finfo_concentration_serialize);
 
 const SERIALIZE_HINT: &str = "Run this query without parallel workers (SET max_parallel_workers_per_gather = 0), or aggregate per group.";
 
@@ -192,13 +200,19 @@ fn top_share_final(state: Internal) -> Option<f64> {
     with_distribution(state, |d| d.top_share(p))
 }
 
-#[pg_extern(sql = false)]
-fn concentration_agg_final(state: Internal) -> Option<Vec<u8>> {
-    with_distribution(state, |d| {
-        check_size("concentration_agg", d.len(), SUMMARY_HINT);
-        (!d.is_empty()).then(|| summary::encode(d.values()))
-    })
+/// (STRICT: the state is not NULL.)
+#[pg_guard]
+#[no_mangle]
+pub unsafe extern "C-unwind" fn concentration_agg_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    let collector = unsafe { &mut *pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<ValueCollector>() };
+    if collector.is_empty() {
+        return unsafe { pgrx::fcinfo::pg_return_null(fcinfo) }; // only NULLs: no summary
+    }
+    check_size("concentration_agg", collector.len(), SUMMARY_HINT);
+    let values = collector.sorted(&mut check_for_interrupts);
+    new_varlena(summary::encoded_len(values.len()), |out| summary::encode_into(out, values))
 }
+v1_function_info!(pg_finfo_concentration_agg_final);
 
 const SUMMARY_HINT: &str = "Build one summary per group (GROUP BY), or use the aggregates gini(x), top_share(x, p), ... directly: they have no such limit when run serially.";
 

@@ -7,6 +7,7 @@
 //!   bytes 8..   the values, ascending, 8 bytes each
 //! Text form: `{"n": 3, "values": [1.0, 2.5, 4.0]}`, which round-trips every double exactly.
 
+use crate::bytes::{read_f64s, write_f64s};
 use std::fmt;
 
 const FORMAT_VERSION: u32 = 1;
@@ -32,14 +33,21 @@ impl fmt::Display for SummaryError {
     }
 }
 
-/// Encodes sorted values. The caller has checked `ascending.len() <= MAX_VALUES`.
+pub fn encoded_len(values: usize) -> usize {
+    HEADER_BYTES + 8 * values
+}
+
+/// Encodes sorted values into `out` of exactly `encoded_len` bytes. The caller has checked
+/// `ascending.len() <= MAX_VALUES`.
+pub fn encode_into(out: &mut [u8], ascending: &[f64]) {
+    out[0..4].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out[4..8].copy_from_slice(&0u32.to_le_bytes());
+    write_f64s(&mut out[HEADER_BYTES..], ascending);
+}
+
 pub fn encode(ascending: &[f64]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(HEADER_BYTES + 8 * ascending.len());
-    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    bytes.extend_from_slice(&0u32.to_le_bytes());
-    for v in ascending {
-        bytes.extend_from_slice(&v.to_le_bytes());
-    }
+    let mut bytes = vec![0; encoded_len(ascending.len())];
+    encode_into(&mut bytes, ascending);
     bytes
 }
 
@@ -57,10 +65,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<f64>, SummaryError> {
             "unknown concentration summary format version {version}"
         )));
     }
-    Ok(bytes[HEADER_BYTES..]
-        .chunks_exact(8)
-        .map(|chunk| f64::from_le_bytes(chunk.try_into().expect("8 bytes")))
-        .collect())
+    Ok(read_f64s(&bytes[HEADER_BYTES..]))
 }
 
 pub fn to_text(ascending: &[f64]) -> String {
