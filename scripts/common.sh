@@ -4,6 +4,9 @@
 
 set -euo pipefail
 
+# rustup's default place, for shells that have not sourced its profile (CI, sudo).
+[ -d "$HOME/.cargo/bin" ] && PATH=$HOME/.cargo/bin:$PATH
+
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_MAJOR=15
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin

@@ -8,6 +8,7 @@ command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustu
 
 packages=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang python3-venv)
 is_root || packages+=(sudo)
+command -v python3 >/dev/null || packages+=(python3)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
