@@ -6,8 +6,10 @@
 //! needs them, and stay sorted while no value is added: PostgreSQL shares one state between
 //! `gini(x)`, `hhi(x)`, ... in the same query and calls each final function on it.
 //!
-//! In a parallel plan each worker sorts its own part before serializing it, and the leader only
-//! merges sorted runs: the O(n log n) work is spread over the workers, the leader's is O(n).
+//! In a parallel plan each worker sorts its own part before serializing it. The leader keeps the
+//! workers' sorted runs as they arrive, moving rather than copying them, and merges them all in
+//! one pass when a final function needs the values: the O(n log n) work is spread over the
+//! workers, and the leader writes each value once.
 
 use crate::bytes::{read_f64s, write_f64s};
 use crate::sort::sort_non_negative;
@@ -16,8 +18,12 @@ use crate::sort::sort_non_negative;
 pub struct ValueCollector {
     values: Vec<f64>,
     sorted: bool,
+    /// Sorted runs taken from other states, merged into `values` when the values are needed.
+    runs: Vec<Vec<f64>>,
     /// `p` or `q`, the same on every row of the aggregate.
     fraction: Option<f64>,
+    /// Made by deserialization for a single combine step, which may move its values out.
+    transient: bool,
 }
 
 /// Two states disagree on the fraction parameter.
@@ -35,11 +41,11 @@ impl ValueCollector {
     }
 
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.values.len() + self.runs.iter().map(Vec::len).sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.len() == 0
     }
 
     pub fn fraction(&self) -> Option<f64> {
@@ -64,22 +70,35 @@ impl ValueCollector {
             sort_non_negative(&mut self.values, between_passes);
             self.sorted = true;
         }
+        if !self.runs.is_empty() {
+            let mut runs = std::mem::take(&mut self.runs);
+            runs.push(std::mem::take(&mut self.values));
+            self.values = merge_runs(runs);
+        }
         &self.values
     }
 
-    /// Adds another state's values (the combine step of a parallel aggregate); two sorted
-    /// states merge into a sorted one in linear time.
-    pub fn merge(&mut self, other: &ValueCollector) -> Result<(), FractionMismatch> {
+    /// Adds another state's values (the combine step of a parallel aggregate). A sorted state
+    /// becomes a run, moved out of `other` when `other` is transient, copied otherwise.
+    pub fn merge(&mut self, other: &mut ValueCollector) -> Result<(), FractionMismatch> {
         if let Some(fraction) = other.fraction {
             self.set_fraction(fraction)?;
         }
-        if self.values.is_empty() {
-            self.sorted = other.sorted;
-            self.values.extend_from_slice(&other.values);
-        } else if self.sorted && other.sorted {
-            merge_sorted(&mut self.values, &other.values);
+        let (values, runs) = if other.transient {
+            (std::mem::take(&mut other.values), std::mem::take(&mut other.runs))
         } else {
-            self.values.extend_from_slice(&other.values);
+            (other.values.clone(), other.runs.clone())
+        };
+        self.runs.extend(runs.into_iter().filter(|run| !run.is_empty()));
+        if other.sorted {
+            if !values.is_empty() {
+                self.runs.push(values);
+            }
+        } else if self.values.is_empty() {
+            self.values = values;
+            self.sorted = false;
+        } else {
+            self.values.extend_from_slice(&values);
             self.sorted = false;
         }
         Ok(())
@@ -88,12 +107,15 @@ impl ValueCollector {
     /// Serialized form for parallel workers: flags (has a fraction, sorted) and the fraction
     /// (16 bytes), then the values.
     pub fn serialized_len(&self) -> usize {
-        SERIAL_HEADER_BYTES + 8 * self.values.len()
+        SERIAL_HEADER_BYTES + 8 * self.len()
     }
 
     /// Writes the serialized form into `out` of exactly `serialized_len()` bytes (straight into
     /// a PostgreSQL value, without an intermediate copy).
-    pub fn write_to(&self, out: &mut [u8]) {
+    pub fn write_to(&mut self, out: &mut [u8]) {
+        if !self.runs.is_empty() {
+            self.sorted(&mut || {});
+        }
         let flags = u64::from(self.fraction.is_some()) | u64::from(self.sorted) << 1;
         out[0..8].copy_from_slice(&flags.to_le_bytes());
         out[8..16].copy_from_slice(&self.fraction.unwrap_or(0.0).to_le_bytes());
@@ -101,7 +123,7 @@ impl ValueCollector {
     }
 
     #[cfg(test)]
-    fn to_bytes(&self) -> Vec<u8> {
+    fn to_bytes(&mut self) -> Vec<u8> {
         let mut bytes = vec![0; self.serialized_len()];
         self.write_to(&mut bytes);
         bytes
@@ -118,27 +140,31 @@ impl ValueCollector {
         let flags = u64::from_le_bytes(word(0));
         let fraction = (flags & 1 == 1).then(|| f64::from_le_bytes(word(8)));
         let values = read_f64s(&bytes[SERIAL_HEADER_BYTES..]);
-        ValueCollector { values, sorted: flags & 2 == 2, fraction }
+        ValueCollector { values, sorted: flags & 2 == 2, runs: Vec::new(), fraction, transient: true }
     }
 }
 
-/// Merges the sorted `b` into the sorted `a`, from the back, so nothing but `a`'s growth is
-/// allocated.
-fn merge_sorted(a: &mut Vec<f64>, b: &[f64]) {
-    let (mut i, mut j) = (a.len(), b.len());
-    a.resize(i + j, 0.0);
-    for k in (0..a.len()).rev() {
-        if j == 0 {
-            break; // what is left of `a` is already in place
-        }
-        if i > 0 && a[i - 1] > b[j - 1] {
-            a[k] = a[i - 1];
-            i -= 1;
-        } else {
-            a[k] = b[j - 1];
-            j -= 1;
-        }
+/// Merges sorted runs into one sorted vector, writing each value once. There are as many runs
+/// as parallel processes (a handful), so the smallest head is found by a plain scan.
+fn merge_runs(mut runs: Vec<Vec<f64>>) -> Vec<f64> {
+    runs.retain(|run| !run.is_empty());
+    if runs.len() <= 1 {
+        return runs.pop().unwrap_or_default();
     }
+    let total = runs.iter().map(Vec::len).sum();
+    let mut merged = Vec::with_capacity(total);
+    let mut heads = vec![0usize; runs.len()];
+    for _ in 0..total {
+        let mut best = usize::MAX;
+        for (r, run) in runs.iter().enumerate() {
+            if heads[r] < run.len() && (best == usize::MAX || run[heads[r]] < runs[best][heads[best]]) {
+                best = r;
+            }
+        }
+        merged.push(runs[best][heads[best]]);
+        heads[best] += 1;
+    }
+    merged
 }
 
 #[cfg(test)]
@@ -157,7 +183,7 @@ mod tests {
     #[test]
     fn serial_round_trip_keeps_values_and_fraction() {
         for fraction in [None, Some(0.2)] {
-            let c = collector(&[3.0, 1.0, 2.0], fraction);
+            let mut c = collector(&[3.0, 1.0, 2.0], fraction);
             let back = ValueCollector::from_bytes(&c.to_bytes());
             assert_eq!(back.values, c.values);
             assert_eq!(back.fraction, fraction);
@@ -177,13 +203,13 @@ mod tests {
             a.sorted(&mut nothing);
             let mut b = collector(&right, None);
             b.sorted(&mut nothing);
-            let b = ValueCollector::from_bytes(&b.to_bytes());
+            let mut b = ValueCollector::from_bytes(&b.to_bytes());
             assert!(b.sorted, "the sorted flag survives serialization");
-            a.merge(&b).unwrap();
-            assert!(a.sorted);
+            a.merge(&mut b).unwrap();
+            assert!(b.values.is_empty(), "a transient state's values are moved, not copied");
             let mut expected = [left, right].concat();
             expected.sort_by(f64::total_cmp);
-            assert_eq!(a.values, expected);
+            assert_eq!(a.sorted(&mut nothing), expected);
         }
     }
 
@@ -191,9 +217,10 @@ mod tests {
     fn merge_is_order_independent_once_sorted() {
         let mut a = collector(&[5.0, 1.0], Some(0.5));
         let mut b = collector(&[3.0], None);
-        let (a2, b2) = (collector(&[5.0, 1.0], Some(0.5)), collector(&[3.0], None));
-        a.merge(&b2).unwrap();
-        b.merge(&a2).unwrap();
+        let (mut a2, mut b2) = (collector(&[5.0, 1.0], Some(0.5)), collector(&[3.0], None));
+        a.merge(&mut b2).unwrap();
+        b.merge(&mut a2).unwrap();
+        assert_eq!(a2.len(), 2, "a state that is not transient is copied");
         let mut nothing = || {};
         assert_eq!(a.sorted(&mut nothing), b.sorted(&mut nothing));
         assert_eq!(a.fraction(), Some(0.5));
@@ -204,7 +231,26 @@ mod tests {
     fn fraction_must_agree() {
         let mut a = collector(&[1.0], Some(0.2));
         assert_eq!(a.set_fraction(0.3), Err(FractionMismatch(0.2, 0.3)));
-        assert_eq!(a.merge(&collector(&[], Some(0.4))), Err(FractionMismatch(0.2, 0.4)));
+        assert_eq!(a.merge(&mut collector(&[], Some(0.4))), Err(FractionMismatch(0.2, 0.4)));
+    }
+
+    #[test]
+    fn many_runs_merge_in_order() {
+        let mut leader = ValueCollector::default();
+        let mut nothing = || {};
+        let mut expected = Vec::new();
+        for worker in 0..7u32 {
+            let values: Vec<f64> = (0..50).map(|i| f64::from((i * 37 + worker * 11) % 101)).collect();
+            expected.extend_from_slice(&values);
+            let mut part = collector(&values, None);
+            part.sorted(&mut nothing);
+            leader.merge(&mut ValueCollector::from_bytes(&part.to_bytes())).unwrap();
+        }
+        leader.push(50.5); // the leader's own unsorted values join the merge too
+        expected.push(50.5);
+        expected.sort_by(f64::total_cmp);
+        assert_eq!(leader.len(), expected.len());
+        assert_eq!(leader.sorted(&mut nothing), expected);
     }
 
     #[test]

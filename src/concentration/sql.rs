@@ -108,13 +108,14 @@ fn fraction_mismatch(function: &str, parameter: &str, FractionMismatch(a, b): Fr
 #[pg_extern(sql = false)]
 fn concentration_combine(
     mut first: Internal,
-    second: Internal,
+    mut second: Internal,
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Internal {
-    let Some(second) = (unsafe { second.get::<ValueCollector>() }) else {
+    let Some(second) = (unsafe { second.get_mut::<ValueCollector>() }) else {
         return first;
     };
-    // A NULL first state gets a copy in the aggregate's context: `second` belongs to someone else.
+    // A NULL first state becomes a new state in the aggregate's context; `second` is never
+    // returned, and only a transient (just deserialized) one gives its values up.
     let merged = unsafe { state_mut::<ValueCollector>(&mut first, fcinfo) }.merge(second);
     if let Err(mismatch) = merged {
         let name = aggregate_name(fcinfo, FALLBACK_NAME);
