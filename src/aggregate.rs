@@ -13,10 +13,10 @@ use std::ffi::CStr;
 /// # Safety
 /// `fcinfo` is the current call's, and `state` is NULL or was made by this function with the
 /// same `T`.
-pub unsafe fn state_mut<'s, T: Default>(
-    state: &'s mut Internal,
+pub unsafe fn state_mut<T: Default>(
+    state: &mut Internal,
     fcinfo: pg_sys::FunctionCallInfo,
-) -> &'s mut T {
+) -> &mut T {
     if !state.initialized() {
         *state = unsafe { new_state(T::default(), fcinfo) };
     }
@@ -33,7 +33,9 @@ pub unsafe fn transition_state<'s, T: Default>(
 ) -> (pg_sys::Datum, &'s mut T) {
     unsafe {
         let datum = if pgrx::fcinfo::pg_arg_is_null(fcinfo, 0) {
-            new_state(T::default(), fcinfo).unwrap().expect("a new state is not NULL")
+            new_state(T::default(), fcinfo)
+                .unwrap()
+                .expect("a new state is not NULL")
         } else {
             pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0)
         };
@@ -65,7 +67,9 @@ pub unsafe fn value_arg(fcinfo: pg_sys::FunctionCallInfo, index: usize) -> Optio
         if pgrx::fcinfo::pg_arg_is_null(fcinfo, index) {
             None
         } else {
-            Some(f64::from_bits(pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, index).value() as u64))
+            Some(f64::from_bits(
+                pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, index).value() as u64,
+            ))
         }
     }
 }
@@ -78,7 +82,8 @@ macro_rules! v1_function_info {
         #[no_mangle]
         #[doc(hidden)]
         pub extern "C" fn $finfo() -> &'static ::pgrx::pg_sys::Pg_finfo_record {
-            const V1: ::pgrx::pg_sys::Pg_finfo_record = ::pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
+            const V1: ::pgrx::pg_sys::Pg_finfo_record =
+                ::pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
             &V1
         }
     };

@@ -10,7 +10,10 @@ pub fn write_f64s(out: &mut [u8], values: &[f64]) {
 
 /// Reads the doubles `write_f64s` wrote; `bytes.len()` is a multiple of 8.
 pub fn read_f64s(bytes: &[u8]) -> Vec<f64> {
-    bytes.chunks_exact(8).map(|chunk| f64::from_le_bytes(chunk.try_into().expect("8 bytes"))).collect()
+    bytes
+        .chunks_exact(8)
+        .map(|chunk| f64::from_le_bytes(chunk.try_into().expect("8 bytes")))
+        .collect()
 }
 
 #[cfg(test)]

@@ -79,7 +79,11 @@ mod tests {
         let values: Vec<f64> = (1..=1003).map(|i| 1.0 / i as f64).collect();
         let one: CompensatedSum = values.iter().copied().collect();
         assert!((sum_of(&values, |_, x| x) - one.value()).abs() < 1e-15);
-        let weighted: CompensatedSum = values.iter().enumerate().map(|(i, x)| i as f64 * x).collect();
+        let weighted: CompensatedSum = values
+            .iter()
+            .enumerate()
+            .map(|(i, x)| i as f64 * x)
+            .collect();
         assert!((sum_of(&values, |i, x| i as f64 * x) - weighted.value()).abs() < 1e-12);
         assert_eq!(sum_of(&[], |_, x| x), 0.0);
     }

@@ -70,7 +70,9 @@ pub fn parameter_out_of_range(
 pub fn too_many_values(function: &str, count: usize, limit: usize, hint: &str) -> ! {
     raise(
         PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-        format!("{function}: {count} values exceed the limit of {limit} values in one state or summary"),
+        format!(
+            "{function}: {count} values exceed the limit of {limit} values in one state or summary"
+        ),
         Some(hint.into()),
     )
 }

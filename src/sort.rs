@@ -30,7 +30,7 @@ pub fn sort_non_negative(values: &mut [f64], between_passes: &mut dyn FnMut()) {
     let mut sorted_in_scratch = false;
     for (pass, counts) in histograms.iter().enumerate() {
         // A digit that is the same in every value does not reorder anything: skip the pass.
-        if counts.iter().any(|&c| c == n) {
+        if counts.contains(&n) {
             continue;
         }
         let mut offsets = [0usize; BUCKETS];
@@ -112,7 +112,14 @@ mod tests {
 
     #[test]
     fn radix_sort_matches_std_sort() {
-        for (seed, n) in [(1, 0), (2, 1), (3, 100), (4, 4_095), (5, 4_096), (6, 100_000)] {
+        for (seed, n) in [
+            (1, 0),
+            (2, 1),
+            (3, 100),
+            (4, 4_095),
+            (5, 4_096),
+            (6, 100_000),
+        ] {
             check_against_std(pseudo_random(seed, n));
         }
     }
@@ -125,4 +132,3 @@ mod tests {
         check_against_std(vec![0.0, f64::MAX, f64::MIN_POSITIVE, 5e-324].repeat(2_000));
     }
 }
-

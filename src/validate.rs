@@ -39,7 +39,10 @@ mod tests {
         assert_eq!(non_negative(2.5), Ok(2.5));
         assert_eq!(non_negative(-0.0).map(f64::to_bits), Ok(0));
         assert_eq!(non_negative(f64::NAN), Err(BadValue::NaN));
-        assert_eq!(non_negative(f64::NEG_INFINITY), Err(BadValue::Infinite(f64::NEG_INFINITY)));
+        assert_eq!(
+            non_negative(f64::NEG_INFINITY),
+            Err(BadValue::Infinite(f64::NEG_INFINITY))
+        );
         assert_eq!(non_negative(-1.0), Err(BadValue::Negative(-1.0)));
     }
 

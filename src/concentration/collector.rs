@@ -85,11 +85,15 @@ impl ValueCollector {
             self.set_fraction(fraction)?;
         }
         let (values, runs) = if other.transient {
-            (std::mem::take(&mut other.values), std::mem::take(&mut other.runs))
+            (
+                std::mem::take(&mut other.values),
+                std::mem::take(&mut other.runs),
+            )
         } else {
             (other.values.clone(), other.runs.clone())
         };
-        self.runs.extend(runs.into_iter().filter(|run| !run.is_empty()));
+        self.runs
+            .extend(runs.into_iter().filter(|run| !run.is_empty()));
         if other.sorted {
             if !values.is_empty() {
                 self.runs.push(values);
@@ -132,7 +136,8 @@ impl ValueCollector {
     /// Reads what `to_bytes` wrote (within one server, so a malformed input is a bug: panic).
     pub fn from_bytes(bytes: &[u8]) -> ValueCollector {
         assert!(
-            bytes.len() >= SERIAL_HEADER_BYTES && (bytes.len() - SERIAL_HEADER_BYTES) % 8 == 0,
+            bytes.len() >= SERIAL_HEADER_BYTES
+                && (bytes.len() - SERIAL_HEADER_BYTES).is_multiple_of(8),
             "malformed concentration aggregate state of {} bytes",
             bytes.len()
         );
@@ -140,7 +145,13 @@ impl ValueCollector {
         let flags = u64::from_le_bytes(word(0));
         let fraction = (flags & 1 == 1).then(|| f64::from_le_bytes(word(8)));
         let values = read_f64s(&bytes[SERIAL_HEADER_BYTES..]);
-        ValueCollector { values, sorted: flags & 2 == 2, runs: Vec::new(), fraction, transient: true }
+        ValueCollector {
+            values,
+            sorted: flags & 2 == 2,
+            runs: Vec::new(),
+            fraction,
+            transient: true,
+        }
     }
 }
 
@@ -157,7 +168,9 @@ fn merge_runs(mut runs: Vec<Vec<f64>>) -> Vec<f64> {
     for _ in 0..total {
         let mut best = usize::MAX;
         for (r, run) in runs.iter().enumerate() {
-            if heads[r] < run.len() && (best == usize::MAX || run[heads[r]] < runs[best][heads[best]]) {
+            if heads[r] < run.len()
+                && (best == usize::MAX || run[heads[r]] < runs[best][heads[best]])
+            {
                 best = r;
             }
         }
@@ -206,7 +219,10 @@ mod tests {
             let mut b = ValueCollector::from_bytes(&b.to_bytes());
             assert!(b.sorted, "the sorted flag survives serialization");
             a.merge(&mut b).unwrap();
-            assert!(b.values.is_empty(), "a transient state's values are moved, not copied");
+            assert!(
+                b.values.is_empty(),
+                "a transient state's values are moved, not copied"
+            );
             let mut expected = [left, right].concat();
             expected.sort_by(f64::total_cmp);
             assert_eq!(a.sorted(&mut nothing), expected);
@@ -231,7 +247,10 @@ mod tests {
     fn fraction_must_agree() {
         let mut a = collector(&[1.0], Some(0.2));
         assert_eq!(a.set_fraction(0.3), Err(FractionMismatch(0.2, 0.3)));
-        assert_eq!(a.merge(&mut collector(&[], Some(0.4))), Err(FractionMismatch(0.2, 0.4)));
+        assert_eq!(
+            a.merge(&mut collector(&[], Some(0.4))),
+            Err(FractionMismatch(0.2, 0.4))
+        );
     }
 
     #[test]
@@ -240,11 +259,15 @@ mod tests {
         let mut nothing = || {};
         let mut expected = Vec::new();
         for worker in 0..7u32 {
-            let values: Vec<f64> = (0..50).map(|i| f64::from((i * 37 + worker * 11) % 101)).collect();
+            let values: Vec<f64> = (0..50)
+                .map(|i| f64::from((i * 37 + worker * 11) % 101))
+                .collect();
             expected.extend_from_slice(&values);
             let mut part = collector(&values, None);
             part.sorted(&mut nothing);
-            leader.merge(&mut ValueCollector::from_bytes(&part.to_bytes())).unwrap();
+            leader
+                .merge(&mut ValueCollector::from_bytes(&part.to_bytes()))
+                .unwrap();
         }
         leader.push(50.5); // the leader's own unsorted values join the merge too
         expected.push(50.5);

@@ -29,7 +29,10 @@ impl<'a> Distribution<'a> {
     /// `ascending` must be sorted ascending, finite and non-negative.
     pub fn new(ascending: &'a [f64]) -> Self {
         debug_assert!(ascending.windows(2).all(|w| w[0] <= w[1]));
-        Distribution { ascending, total: total_of(ascending) }
+        Distribution {
+            ascending,
+            total: total_of(ascending),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -58,7 +61,9 @@ impl<'a> Distribution<'a> {
     /// values cancel exactly and give 0, not a rounding residue.
     pub fn gini(&self) -> Option<f64> {
         let n = self.units_with_shares()?;
-        let weighted = sum_of(self.ascending, |i, x| (2.0 * (i as f64 + 1.0) - n - 1.0) * x);
+        let weighted = sum_of(self.ascending, |i, x| {
+            (2.0 * (i as f64 + 1.0) - n - 1.0) * x
+        });
         Some((weighted / (n * self.total)).clamp(0.0, 1.0))
     }
 
@@ -74,7 +79,9 @@ impl<'a> Distribution<'a> {
     /// Herfindahl–Hirschman index Σ sᵢ², sᵢ = xᵢ / Σx.
     pub fn hhi(&self) -> Option<f64> {
         self.units_with_shares()?;
-        Some(sum_of(self.ascending, |_, x| (x / self.total) * (x / self.total)))
+        Some(sum_of(self.ascending, |_, x| {
+            (x / self.total) * (x / self.total)
+        }))
     }
 
     /// (H − 1/n) / (1 − 1/n): 0 for equal shares, 1 when one unit holds everything.
@@ -132,7 +139,10 @@ impl<'a> Distribution<'a> {
         // positive unit.
         if ratios.iter().any(|r| r.is_nan()) {
             let positive = self.ascending.iter().filter(|&&x| x > 0.0).count() as f64;
-            ratios.iter_mut().filter(|r| r.is_nan()).for_each(|r| *r = positive / n);
+            ratios
+                .iter_mut()
+                .filter(|r| r.is_nan())
+                .for_each(|r| *r = positive / n);
         }
         Some(ratios)
     }
@@ -144,8 +154,10 @@ impl<'a> Distribution<'a> {
         let population: Vec<f64> = (0..=points).map(|i| i as f64 / points as f64).collect();
         // The bottom share is 1 − the top share of the rest; reading both ends from the same
         // sums keeps the curve exactly at (0, 0) and (1, 1).
-        let top_ranks: Vec<f64> =
-            population.iter().map(|&u| snap_to_whole((1.0 - u) * n)).collect();
+        let top_ranks: Vec<f64> = population
+            .iter()
+            .map(|&u| snap_to_whole((1.0 - u) * n))
+            .collect();
         let top_sums = self.interpolated_top_sums(&top_ranks);
         Some(
             population
@@ -212,8 +224,9 @@ mod tests {
 
     /// The example of R's ineq package documentation (?ineq, ?Gini, ?Herfindahl):
     /// Gini 0.4620911, Gini(corr = TRUE) 0.5134346, Herfindahl 0.1840812 (printed to 7 digits).
-    const INEQ_EXAMPLE: [f64; 10] =
-        [541.0, 1463.0, 2445.0, 3438.0, 4437.0, 5401.0, 6392.0, 8304.0, 11904.0, 22261.0];
+    const INEQ_EXAMPLE: [f64; 10] = [
+        541.0, 1463.0, 2445.0, 3438.0, 4437.0, 5401.0, 6392.0, 8304.0, 11904.0, 22261.0,
+    ];
 
     #[test]
     fn r_ineq_reference_values() {
@@ -242,7 +255,10 @@ mod tests {
         for (k, x) in INEQ_EXAMPLE.iter().rev().enumerate() {
             running += x;
             let p = (k + 1) as f64 / 10.0;
-            assert!((d.top_share(p).unwrap() - running / 66586.0).abs() < 1e-15, "p = {p}");
+            assert!(
+                (d.top_share(p).unwrap() - running / 66586.0).abs() < 1e-15,
+                "p = {p}"
+            );
         }
         assert_eq!(d.top_share(1.0), Some(1.0));
         assert_eq!(d.top_share(0.0), Some(0.0));
@@ -263,7 +279,14 @@ mod tests {
         assert!((d.pareto_ratio(0.2).unwrap() - expected).abs() < 1e-15);
         // Several shares in one pass give what one at a time gives.
         let many = d.pareto_ratios(&[0.8, 0.5, 0.2]).unwrap();
-        assert_eq!(many, vec![d.pareto_ratio(0.8).unwrap(), d.pareto_ratio(0.5).unwrap(), d.pareto_ratio(0.2).unwrap()]);
+        assert_eq!(
+            many,
+            vec![
+                d.pareto_ratio(0.8).unwrap(),
+                d.pareto_ratio(0.5).unwrap(),
+                d.pareto_ratio(0.2).unwrap()
+            ]
+        );
     }
 
     #[test]
@@ -342,7 +365,10 @@ mod tests {
         let v = sorted(&INEQ_EXAMPLE);
         let d = Distribution::new(&v);
         let curve = d.lorenz_curve(10).unwrap();
-        let area: f64 = curve.windows(2).map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0).sum();
+        let area: f64 = curve
+            .windows(2)
+            .map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0)
+            .sum();
         assert!((1.0 - 2.0 * area - d.gini().unwrap()).abs() < 1e-12);
     }
 }

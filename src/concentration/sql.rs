@@ -12,8 +12,8 @@ use crate::aggregate::{
     aggregate_name, check_for_interrupts, new_state, new_varlena, state_mut, transition_state,
     unchanged_state, value_arg,
 };
-use crate::v1_function_info;
 use crate::errors;
+use crate::v1_function_info;
 use crate::validate;
 use pgrx::prelude::*;
 use pgrx::{Internal, JsonB, PgSqlErrorCode};
@@ -33,7 +33,9 @@ const FALLBACK_NAME: &str = "concentration aggregate";
 /// For gini(x), gini_unbiased(x), hhi(x), hhi_normalized(x), pareto_ratio(x), concentration_agg(x).
 #[pg_guard]
 #[no_mangle]
-pub unsafe extern "C-unwind" fn concentration_trans(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+pub unsafe extern "C-unwind" fn concentration_trans(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
     unsafe {
         let Some(x) = value_arg(fcinfo, 1) else {
             return unchanged_state(fcinfo); // NULLs are skipped, like sum() does
@@ -56,12 +58,15 @@ v1_function_info!(pg_finfo_top_share_trans);
 
 #[pg_guard]
 #[no_mangle]
-pub unsafe extern "C-unwind" fn pareto_ratio_trans(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+pub unsafe extern "C-unwind" fn pareto_ratio_trans(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
     unsafe { collect_with_fraction(fcinfo, "pareto_ratio", "q", PARETO_RATIO_HINT) }
 }
 v1_function_info!(pg_finfo_pareto_ratio_trans);
 
-const TOP_SHARE_HINT: &str = "p is the fraction of units, largest first: top_share(x, 0.2) is the share of the top 20 %.";
+const TOP_SHARE_HINT: &str =
+    "p is the fraction of units, largest first: top_share(x, 0.2) is the share of the top 20 %.";
 const PARETO_RATIO_HINT: &str = "q is the share of the total: pareto_ratio(x, 0.8) is the fraction of units that makes 80 % of it.";
 
 /// (state, x, fraction) -> state, for top_share(x, p) and pareto_ratio(x, q).
@@ -78,7 +83,8 @@ unsafe fn collect_with_fraction(
             fraction_mismatch(function, parameter, mismatch);
         }
         if let Some(x) = value_arg(fcinfo, 1) {
-            let x = validate::non_negative(x).unwrap_or_else(|bad| errors::bad_value(function, bad));
+            let x =
+                validate::non_negative(x).unwrap_or_else(|bad| errors::bad_value(function, bad));
             collector.push(x);
         }
         state
@@ -95,7 +101,11 @@ fn checked_fraction(function: &str, parameter: &str, value: Option<f64>, hint: &
     }
 }
 
-fn fraction_mismatch(function: &str, parameter: &str, FractionMismatch(a, b): FractionMismatch) -> ! {
+fn fraction_mismatch(
+    function: &str,
+    parameter: &str,
+    FractionMismatch(a, b): FractionMismatch,
+) -> ! {
     errors::raise(
         PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
         format!("{function}: {parameter} must be the same on every row, got {a} and {b}"),
@@ -129,9 +139,17 @@ fn concentration_combine(
 /// leader merely merges sorted runs. (STRICT: the state is not NULL.)
 #[pg_guard]
 #[no_mangle]
-pub unsafe extern "C-unwind" fn concentration_serialize(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    let collector = unsafe { &mut *pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<ValueCollector>() };
-    check_size("parallel concentration aggregate", collector.len(), SERIALIZE_HINT);
+pub unsafe extern "C-unwind" fn concentration_serialize(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    let collector = unsafe {
+        &mut *pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<ValueCollector>()
+    };
+    check_size(
+        "parallel concentration aggregate",
+        collector.len(),
+        SERIALIZE_HINT,
+    );
     collector.sorted(&mut check_for_interrupts);
     new_varlena(collector.serialized_len(), |out| collector.write_to(out))
 }
@@ -157,9 +175,14 @@ fn check_size(function: &str, count: usize, hint: &str) {
 // ---------------------------------------------------------------------------------------------
 // Final functions. They sort the state in place, which leaves its contents unchanged.
 
-fn with_distribution<R>(mut state: Internal, measure: impl FnOnce(Distribution) -> Option<R>) -> Option<R> {
+fn with_distribution<R>(
+    mut state: Internal,
+    measure: impl FnOnce(Distribution) -> Option<R>,
+) -> Option<R> {
     let collector = unsafe { state.get_mut::<ValueCollector>() }?;
-    measure(Distribution::new(collector.sorted(&mut check_for_interrupts)))
+    measure(Distribution::new(
+        collector.sorted(&mut check_for_interrupts),
+    ))
 }
 
 fn collected_fraction(state: &Internal) -> Option<f64> {
@@ -204,14 +227,20 @@ fn top_share_final(state: Internal) -> Option<f64> {
 /// (STRICT: the state is not NULL.)
 #[pg_guard]
 #[no_mangle]
-pub unsafe extern "C-unwind" fn concentration_agg_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    let collector = unsafe { &mut *pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<ValueCollector>() };
+pub unsafe extern "C-unwind" fn concentration_agg_final(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    let collector = unsafe {
+        &mut *pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<ValueCollector>()
+    };
     if collector.is_empty() {
         return unsafe { pgrx::fcinfo::pg_return_null(fcinfo) }; // only NULLs: no summary
     }
     check_size("concentration_agg", collector.len(), SUMMARY_HINT);
     let values = collector.sorted(&mut check_for_interrupts);
-    new_varlena(summary::encoded_len(values.len()), |out| summary::encode_into(out, values))
+    new_varlena(summary::encoded_len(values.len()), |out| {
+        summary::encode_into(out, values)
+    })
 }
 v1_function_info!(pg_finfo_concentration_agg_final);
 
@@ -231,7 +260,10 @@ fn bad_text(why: &str) -> ! {
     errors::raise(
         PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
         format!("invalid input syntax for type concentration: {why}"),
-        Some("The text form is {\"n\": 3, \"values\": [1, 2.5, 4]}: n non-negative, finite values.".into()),
+        Some(
+            "The text form is {\"n\": 3, \"values\": [1, 2.5, 4]}: n non-negative, finite values."
+                .into(),
+        ),
     )
 }
 
@@ -242,7 +274,11 @@ fn concentration_out(bytes: &[u8]) -> CString {
 
 fn decoded(bytes: &[u8]) -> Vec<f64> {
     summary::decode(bytes).unwrap_or_else(|e| {
-        errors::raise(PgSqlErrorCode::ERRCODE_DATA_CORRUPTED, format!("concentration: {e}"), None)
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            format!("concentration: {e}"),
+            None,
+        )
     })
 }
 
@@ -303,13 +339,19 @@ fn lorenz_curve(
         ),
         Some(p) => p as usize,
     };
-    let curve = c.and_then(|c| read_summary(c, |d| d.lorenz_curve(points))).unwrap_or_default();
+    let curve = c
+        .and_then(|c| read_summary(c, |d| d.lorenz_curve(points)))
+        .unwrap_or_default();
     TableIterator::new(curve)
 }
 
 /// The fractions of units and shares of the total that the report reads.
-const REPORT_TOP_FRACTIONS: [(&str, f64); 4] =
-    [("top_1pct_share", 0.01), ("top_5pct_share", 0.05), ("top_10pct_share", 0.10), ("top_20pct_share", 0.20)];
+const REPORT_TOP_FRACTIONS: [(&str, f64); 4] = [
+    ("top_1pct_share", 0.01),
+    ("top_5pct_share", 0.05),
+    ("top_10pct_share", 0.10),
+    ("top_20pct_share", 0.20),
+];
 const REPORT_PARETO_SHARES: [(&str, f64); 2] = [("pareto_80", 0.8), ("pareto_50", 0.5)];
 
 #[pg_extern(sql = false)]

@@ -53,7 +53,7 @@ pub fn encode(ascending: &[f64]) -> Vec<u8> {
 
 /// Decodes the values, ascending, as `encode` wrote them.
 pub fn decode(bytes: &[u8]) -> Result<Vec<f64>, SummaryError> {
-    if bytes.len() < HEADER_BYTES || (bytes.len() - HEADER_BYTES) % 8 != 0 {
+    if bytes.len() < HEADER_BYTES || !(bytes.len() - HEADER_BYTES).is_multiple_of(8) {
         return Err(SummaryError::BadBinary(format!(
             "a concentration summary cannot be {} bytes long",
             bytes.len()
@@ -77,7 +77,9 @@ pub fn from_text(text: &str) -> Result<Vec<f64>, SummaryError> {
     let bad = |why: String| SummaryError::BadText(why);
     let parsed: serde_json::Value =
         serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
-    let object = parsed.as_object().ok_or_else(|| bad("not a JSON object".into()))?;
+    let object = parsed
+        .as_object()
+        .ok_or_else(|| bad("not a JSON object".into()))?;
     if let Some(key) = object.keys().find(|k| *k != "n" && *k != "values") {
         return Err(bad(format!("unknown key \"{key}\"")));
     }
@@ -90,7 +92,10 @@ pub fn from_text(text: &str) -> Result<Vec<f64>, SummaryError> {
         .and_then(|v| v.as_array())
         .ok_or_else(|| bad("\"values\" must be an array of numbers".into()))?;
     if raw.len() as u64 != n {
-        return Err(bad(format!("\"n\" is {n} but \"values\" holds {}", raw.len())));
+        return Err(bad(format!(
+            "\"n\" is {n} but \"values\" holds {}",
+            raw.len()
+        )));
     }
     if raw.len() > MAX_VALUES {
         return Err(bad(format!("more than {MAX_VALUES} values")));
@@ -127,7 +132,15 @@ mod tests {
 
     #[test]
     fn text_round_trip_is_exact() {
-        let values = vec![0.0, 5e-324, 0.1, 1.0 / 3.0, 2.0, 123456.789, 1.7976931348623157e308];
+        let values = vec![
+            0.0,
+            5e-324,
+            0.1,
+            1.0 / 3.0,
+            2.0,
+            123456.789,
+            1.7976931348623157e308,
+        ];
         let text = to_text(&values);
         assert_eq!(from_text(&text).unwrap(), values);
         assert!(text.starts_with("{\"n\":7,\"values\":["), "{text}");
@@ -135,7 +148,10 @@ mod tests {
 
     #[test]
     fn text_is_validated_and_sorted() {
-        assert_eq!(from_text(r#"{"n":3,"values":[3,1,2]}"#).unwrap(), vec![1.0, 2.0, 3.0]);
+        assert_eq!(
+            from_text(r#"{"n":3,"values":[3,1,2]}"#).unwrap(),
+            vec![1.0, 2.0, 3.0]
+        );
         for bad in [
             "",
             "[1,2]",
@@ -145,7 +161,10 @@ mod tests {
             r#"{"n":1,"values":[1],"total":1}"#,
             r#"{"values":[1]}"#,
         ] {
-            assert!(matches!(from_text(bad), Err(SummaryError::BadText(_))), "{bad}");
+            assert!(
+                matches!(from_text(bad), Err(SummaryError::BadText(_))),
+                "{bad}"
+            );
         }
     }
 }
