@@ -278,3 +278,17 @@ def test_statement_timeout_stops_a_long_aggregate(db):
     db.execute("RESET statement_timeout")
     assert diag.sqlstate == "57014"
     assert elapsed < 5, f"cancel took {elapsed:.1f} s"
+
+
+def test_rollup_of_summaries_equals_one_summary_of_all_values(db):
+    whole = scalar(db, "SELECT concentration_agg(amount)::text FROM cdnow_orders")
+    rolled = scalar(
+        db,
+        """SELECT rollup(c)::text FROM (
+               SELECT date_trunc('month', order_date), concentration_agg(amount) AS c
+               FROM cdnow_orders GROUP BY 1) per_month""",
+    )
+    assert rolled == whole
+    assert scalar(db, "SELECT rollup(c) FROM (SELECT NULL::concentration AS c) s") is None
+    nothing = scalar(db, "SELECT rollup(c) FROM (SELECT concentration_agg(x) AS c FROM (VALUES (1.0)) v(x) WHERE false) s")
+    assert nothing is None

@@ -133,6 +133,16 @@ impl ValueCollector {
         bytes
     }
 
+    /// A state holding values already sorted ascending (a stored summary), which a merge may move.
+    pub fn from_sorted(ascending: Vec<f64>) -> ValueCollector {
+        ValueCollector {
+            values: ascending,
+            sorted: true,
+            transient: true,
+            ..Default::default()
+        }
+    }
+
     /// Reads what `to_bytes` wrote (within one server, so a malformed input is a bug: panic).
     pub fn from_bytes(bytes: &[u8]) -> ValueCollector {
         assert!(

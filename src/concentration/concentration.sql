@@ -101,6 +101,16 @@ CREATE AGGREGATE concentration_agg(double precision) (
 COMMENT ON AGGREGATE concentration_agg(double precision) IS
 'Builds a concentration summary of non-negative values, to read gini(c), top_share(c, p), pareto_ratio(c, q), hhi(c), lorenz_curve(c) and concentration_report(c) from without rescanning.';
 
+CREATE FUNCTION concentration_rollup_trans(internal, concentration) RETURNS internal
+    AS 'MODULE_PATHNAME', 'concentration_rollup_trans_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE rollup(concentration) (
+    SFUNC = concentration_rollup_trans, STYPE = internal, SSPACE = 32768, FINALFUNC = concentration_agg_final,
+    COMBINEFUNC = concentration_combine, SERIALFUNC = concentration_serialize,
+    DESERIALFUNC = concentration_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE rollup(concentration) IS
+'Merges concentration summaries into one, e.g. per-day summaries into a month: the same summary as concentration_agg over all their values.';
+COMMENT ON FUNCTION concentration_rollup_trans(internal, concentration) IS 'Transition function of rollup(concentration).';
+
 CREATE FUNCTION gini(c concentration) RETURNS double precision
     AS 'MODULE_PATHNAME', 'concentration_gini_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION gini_unbiased(c concentration) RETURNS double precision

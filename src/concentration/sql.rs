@@ -172,6 +172,24 @@ fn check_size(function: &str, count: usize, hint: &str) {
     }
 }
 
+/// rollup(concentration): merges stored summaries (per day into per month, per region into all)
+/// as sorted runs, with no re-sort.
+#[pg_extern(sql = false)]
+fn concentration_rollup_trans(
+    mut state: Internal,
+    summary: Option<&[u8]>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Internal {
+    if let Some(summary) = summary {
+        let mut run = ValueCollector::from_sorted(decoded(summary));
+        let collector = unsafe { state_mut::<ValueCollector>(&mut state, fcinfo) };
+        collector
+            .merge(&mut run)
+            .expect("summaries carry no fraction");
+    }
+    state
+}
+
 // ---------------------------------------------------------------------------------------------
 // Final functions. They sort the state in place, which leaves its contents unchanged.
 
