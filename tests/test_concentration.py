@@ -252,8 +252,19 @@ def test_parallel_plan_gives_the_serial_result(db):
             "EXPLAIN (COSTS OFF) SELECT grp, gini(x), top_share(x, 0.2) FROM parallel_values GROUP BY grp ORDER BY grp"))
         assert "Partial" in group_plan, group_plan
         assert db.execute("SELECT grp, gini(x), top_share(x, 0.2) FROM parallel_values GROUP BY grp ORDER BY grp").fetchall() == serial_groups
+        # rollup(concentration) shares the combine/serialize path: parallel over 20,000 summaries.
+        db.execute(SERIAL)
+        db.execute("CREATE TABLE summaries AS SELECT concentration_agg(x) AS c FROM parallel_values GROUP BY (x * 100)::bigint % 20000")
+        db.execute("ANALYZE summaries")
+        rolled_serially = scalar(db, "SELECT rollup(c)::text FROM summaries")
+        for statement in PARALLEL.split(";"):
+            db.execute(statement)
+        plan = "\n".join(r[0] for r in db.execute("EXPLAIN (COSTS OFF) SELECT rollup(c) FROM summaries"))
+        assert "Partial Aggregate" in plan, plan
+        assert scalar(db, "SELECT rollup(c)::text FROM summaries") == rolled_serially == serial[-1]
     finally:
         db.execute("RESET ALL")
+        db.execute("DROP TABLE IF EXISTS summaries")
         db.execute("DROP TABLE parallel_values")
 
 

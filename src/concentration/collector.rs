@@ -32,6 +32,10 @@ pub struct FractionMismatch(pub f64, pub f64);
 
 const SERIAL_HEADER_BYTES: usize = 16;
 
+/// Up to this many sorted runs (one per parallel process) are merged head by head; more are
+/// concatenated and sorted again.
+const MAX_MERGED_RUNS: usize = 16;
+
 impl ValueCollector {
     /// `x` is already validated: finite, non-negative, not -0.
     #[inline]
@@ -73,7 +77,15 @@ impl ValueCollector {
         if !self.runs.is_empty() {
             let mut runs = std::mem::take(&mut self.runs);
             runs.push(std::mem::take(&mut self.values));
-            self.values = merge_runs(runs);
+            self.values = if runs.len() <= MAX_MERGED_RUNS {
+                merge_runs(runs)
+            } else {
+                // Thousands of runs (rollup of many small summaries): a merge that scans every
+                // head per value would be O(n·k); concatenating and radix-sorting is O(n).
+                let mut all = runs.concat();
+                sort_non_negative(&mut all, between_passes);
+                all
+            };
         }
         &self.values
     }
@@ -284,6 +296,19 @@ mod tests {
         expected.sort_by(f64::total_cmp);
         assert_eq!(leader.len(), expected.len());
         assert_eq!(leader.sorted(&mut nothing), expected);
+    }
+
+    #[test]
+    fn thousands_of_runs_are_sorted_not_scanned() {
+        let mut rollup = ValueCollector::default();
+        let mut expected = Vec::new();
+        for i in 0..5_000u32 {
+            let run = vec![f64::from(i % 97), f64::from(i % 97) + 0.5];
+            expected.extend_from_slice(&run);
+            rollup.merge(&mut ValueCollector::from_sorted(run)).unwrap();
+        }
+        expected.sort_by(f64::total_cmp);
+        assert_eq!(rollup.sorted(&mut || {}), expected);
     }
 
     #[test]
