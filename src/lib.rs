@@ -3,6 +3,7 @@
 //! Each feature family is a module: its arithmetic in plain Rust (unit-tested with `cargo test`),
 //! its SQL surface in a `sql` submodule that does nothing but translate to and from PostgreSQL.
 
+pub mod abc;
 mod aggregate;
 pub mod bytes;
 pub mod compensated;
@@ -10,5 +11,6 @@ pub mod concentration;
 mod errors;
 pub mod sort;
 pub mod validate;
+mod window;
 
 ::pgrx::pg_module_magic!();

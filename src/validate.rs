@@ -25,6 +25,18 @@ pub fn non_negative(x: f64) -> Result<f64, BadValue> {
     }
 }
 
+/// A data value that may be negative (a margin) but must be a number.
+#[inline]
+pub fn finite(x: f64) -> Result<f64, BadValue> {
+    if x.is_finite() {
+        Ok(x + 0.0)
+    } else if x.is_nan() {
+        Err(BadValue::NaN)
+    } else {
+        Err(BadValue::Infinite(x))
+    }
+}
+
 /// A fraction in (0, 1]: a share of units or of a total.
 pub fn fraction(x: f64) -> bool {
     x > 0.0 && x <= 1.0

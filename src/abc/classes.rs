@@ -1,0 +1,279 @@
+//! ABC classes and the Pareto-chart series over one partition of values.
+//!
+//! Pure Rust. Input: one value per row (None for NULL), finite. Output: one answer per row, in
+//! the same order, so that the answers never depend on how the rows arrived.
+//!
+//! Shares are of the total of the positive values; a negative value (a loss-making customer when
+//! the value is a contribution margin) is class D, zero is C. Equal values always get the same
+//! class: a class boundary never splits a group of ties.
+
+use super::computed::{class_of, computed_limits};
+use crate::compensated::CompensatedSum;
+use crate::sort::sort_non_negative;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum AbcClass {
+    A = 1,
+    B = 2,
+    C = 3,
+    /// A negative value: it costs rather than brings.
+    D = 4,
+}
+
+impl AbcClass {
+    pub fn letter(self) -> &'static str {
+        match self {
+            AbcClass::A => "A",
+            AbcClass::B => "B",
+            AbcClass::C => "C",
+            AbcClass::D => "D",
+        }
+    }
+}
+
+/// Indices of the rows with a value, largest value first, split into groups of equal values.
+fn tie_groups_descending(values: &[Option<f64>]) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..values.len()).filter(|&i| values[i].is_some()).collect();
+    let value = |i: usize| values[i].expect("filtered");
+    order.sort_unstable_by(|&i, &j| value(j).total_cmp(&value(i)));
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for i in order {
+        match groups.last_mut() {
+            Some(group) if value(group[0]) == value(i) => group.push(i),
+            _ => groups.push(vec![i]),
+        }
+    }
+    groups
+}
+
+fn positive_total(values: &[Option<f64>]) -> f64 {
+    values
+        .iter()
+        .flatten()
+        .filter(|&&x| x > 0.0)
+        .copied()
+        .collect::<CompensatedSum>()
+        .value()
+}
+
+/// By cumulative share, largest first: A is the smallest top set whose share of the positive
+/// total reaches `a` (the value that crosses `a` is A), B continues until `b`, C is the rest,
+/// zeros are C and negatives D. 0 < a < b <= 1.
+pub fn by_value(values: &[Option<f64>], a: f64, b: f64) -> Vec<Option<AbcClass>> {
+    let total = positive_total(values);
+    let mut classes = vec![None; values.len()];
+    let mut before = CompensatedSum::default(); // the positive values ranked above this group
+    for group in tie_groups_descending(values) {
+        let x = values[group[0]].expect("grouped rows have values");
+        let class = if x < 0.0 {
+            AbcClass::D
+        } else if x == 0.0 {
+            AbcClass::C
+        } else {
+            let share_before = before.value() / total;
+            before.add(x * group.len() as f64);
+            if share_before < a {
+                AbcClass::A
+            } else if share_before < b {
+                AbcClass::B
+            } else {
+                AbcClass::C
+            }
+        };
+        group.iter().for_each(|&i| classes[i] = Some(class));
+    }
+    classes
+}
+
+/// By head count among the non-negative values (m of them), largest first: a group of equal
+/// values is A when fewer than a·m values rank above it, otherwise C when fewer than c·m rank
+/// below it, otherwise B; negatives are D. a in (0, 1), c in [0, 1), a + c <= 1.
+pub fn by_rank(values: &[Option<f64>], a: f64, c: f64) -> Vec<Option<AbcClass>> {
+    let ranked = values.iter().flatten().filter(|&&x| x >= 0.0).count();
+    let m = ranked as f64;
+    let mut classes = vec![None; values.len()];
+    let mut above = 0usize;
+    for group in tie_groups_descending(values) {
+        let x = values[group[0]].expect("grouped rows have values");
+        let class = if x < 0.0 {
+            AbcClass::D
+        } else {
+            let below = ranked - above - group.len();
+            if (above as f64) < a * m {
+                AbcClass::A
+            } else if (below as f64) < c * m {
+                AbcClass::C
+            } else {
+                AbcClass::B
+            }
+        };
+        if x >= 0.0 {
+            above += group.len();
+        }
+        group.iter().for_each(|&i| classes[i] = Some(class));
+    }
+    classes
+}
+
+/// By the data's own limits (see `computed`): a group of equal values is A when fewer than the
+/// A/B limit's items rank above it, B when fewer than the B/C limit's, otherwise C; negatives D.
+/// Without a positive total every non-negative value is C.
+pub fn by_computed_limits(values: &[Option<f64>]) -> Vec<Option<AbcClass>> {
+    let mut ascending: Vec<f64> = values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|&x| x >= 0.0)
+        .collect();
+    sort_non_negative(&mut ascending, &mut || {});
+    let limits = computed_limits(&ascending);
+    let mut classes = vec![None; values.len()];
+    let mut above = 0usize;
+    for group in tie_groups_descending(values) {
+        let x = values[group[0]].expect("grouped rows have values");
+        let class = if x < 0.0 {
+            AbcClass::D
+        } else {
+            class_of(above, limits.as_ref())
+        };
+        if x >= 0.0 {
+            above += group.len();
+        }
+        group.iter().for_each(|&i| classes[i] = Some(class));
+    }
+    classes
+}
+
+/// The Pareto-chart series: for each value, the running total, largest first and including its
+/// ties, over the positive total. Zeros sit at 1; negatives bring it back below 1. None when the
+/// positive total is 0.
+pub fn cumulative_shares(values: &[Option<f64>]) -> Vec<Option<f64>> {
+    let total = positive_total(values);
+    let mut shares = vec![None; values.len()];
+    if total <= 0.0 {
+        return shares;
+    }
+    let mut running = CompensatedSum::default();
+    for group in tie_groups_descending(values) {
+        let x = values[group[0]].expect("grouped rows have values");
+        running.add(x * group.len() as f64);
+        let share = running.value() / total;
+        group.iter().for_each(|&i| shares[i] = Some(share));
+    }
+    shares
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AbcClass::*;
+
+    /// R ineq's example; issue 4 gives its cumulative shares, largest first:
+    /// 0.3343, 0.5131, 0.6378, 0.7338, 0.8149, 0.8816, 0.9332, 0.9699, 0.9919, 1.
+    const Y: [f64; 10] = [
+        541.0, 1463.0, 2445.0, 3438.0, 4437.0, 5401.0, 6392.0, 8304.0, 11904.0, 22261.0,
+    ];
+    const PUBLISHED_SHARES: [f64; 10] = [
+        0.3343, 0.5131, 0.6378, 0.7338, 0.8149, 0.8816, 0.9332, 0.9699, 0.9919, 1.0,
+    ];
+
+    fn some(values: &[f64]) -> Vec<Option<f64>> {
+        values.iter().map(|&v| Some(v)).collect()
+    }
+
+    #[test]
+    fn cumulative_shares_match_the_published_series() {
+        let shares = cumulative_shares(&some(&Y));
+        for (rank, expected) in PUBLISHED_SHARES.iter().enumerate() {
+            let row = Y.len() - 1 - rank; // Y is ascending
+            assert!(
+                (shares[row].unwrap() - expected).abs() < 5e-5,
+                "rank {rank}"
+            );
+        }
+    }
+
+    #[test]
+    fn classes_from_the_cumulative_shares() {
+        // A: share before the value < 0.8, B: < 0.95, by the published series.
+        let expected: Vec<AbcClass> = (0..10)
+            .map(|rank| {
+                let before = if rank == 0 {
+                    0.0
+                } else {
+                    PUBLISHED_SHARES[rank - 1]
+                };
+                if before < 0.8 {
+                    A
+                } else if before < 0.95 {
+                    B
+                } else {
+                    C
+                }
+            })
+            .collect();
+        let classes = by_value(&some(&Y), 0.8, 0.95);
+        for rank in 0..10 {
+            assert_eq!(classes[9 - rank], Some(expected[rank]), "rank {rank}");
+        }
+        assert_eq!(expected.iter().filter(|&&c| c == A).count(), 5);
+    }
+
+    #[test]
+    fn ties_negatives_zeros_and_nulls() {
+        let values = vec![
+            Some(10.0),
+            Some(10.0),
+            Some(0.0),
+            Some(-5.0),
+            None,
+            Some(1.0),
+        ];
+        // 10 + 10 = 20 of 21: the first group crosses 0.8 and is A as a whole.
+        assert_eq!(
+            by_value(&values, 0.8, 0.95),
+            vec![Some(A), Some(A), Some(C), Some(D), None, Some(C)]
+        );
+        let shares = cumulative_shares(&values);
+        assert_eq!(shares[0], Some(20.0 / 21.0));
+        assert_eq!(shares[2], Some(1.0));
+        assert_eq!(shares[3], Some(16.0 / 21.0));
+        assert_eq!(shares[4], None);
+    }
+
+    #[test]
+    fn rank_classes_keep_ties_together() {
+        // 10 non-negative values: 2 A (20 %), 2 C, the rest B.
+        let classes = by_rank(&some(&Y), 0.2, 0.2);
+        let count = |c| classes.iter().filter(|&&x| x == Some(c)).count();
+        assert_eq!((count(A), count(B), count(C)), (2, 6, 2));
+        assert_eq!(classes[9], Some(A));
+        assert_eq!(classes[0], Some(C));
+        // Three equal best values out of 5: all A although 20 % is one value.
+        let tied = some(&[7.0, 7.0, 7.0, 1.0, -2.0]);
+        assert_eq!(
+            by_rank(&tied, 0.2, 0.2),
+            vec![Some(A), Some(A), Some(A), Some(C), Some(D)]
+        );
+    }
+
+    #[test]
+    fn computed_classes_of_one_to_ten() {
+        // Limits of 1..10 (see computed::tests): A = the 4 largest, B the next 2, C the rest.
+        let mut values: Vec<Option<f64>> = (1..=10).map(|v| Some(f64::from(v))).collect();
+        values.push(Some(-1.0));
+        let classes = by_computed_limits(&values);
+        let letters: String = classes.iter().map(|c| c.unwrap().letter()).collect();
+        assert_eq!(letters, "CCCCBBAAAAD");
+    }
+
+    #[test]
+    fn order_of_rows_does_not_matter() {
+        let forward = some(&Y);
+        let backward: Vec<Option<f64>> = forward.iter().rev().copied().collect();
+        let mut from_backward = by_value(&backward, 0.8, 0.95);
+        from_backward.reverse();
+        assert_eq!(by_value(&forward, 0.8, 0.95), from_backward);
+    }
+}

@@ -1,0 +1,143 @@
+//! Whole-partition window functions: PostgreSQL's window API, which pgrx does not bind.
+//!
+//! A score, class or share depends on the whole partition, so on the first row of a partition
+//! the function reads every value once, computes every row's answer, and keeps the answers in
+//! the partition-local memory PostgreSQL frees with the partition; each later row is answered
+//! by its position. That is O(n log n) per partition, never a seek back per row.
+//!
+//! The declarations mirror `utils/windowapi.h`; every call goes through pgrx's FFI guard, so an
+//! ERROR raised inside PostgreSQL unwinds through Rust properly.
+
+use crate::errors;
+use pgrx::pg_sys::ffi::pg_guard_ffi_boundary;
+use pgrx::pg_sys::{self, Datum};
+use pgrx::PgSqlErrorCode;
+use std::ffi::c_void;
+
+type WindowObject = *mut pg_sys::WindowObjectData;
+
+const WINDOW_SEEK_HEAD: i32 = 1;
+
+extern "C-unwind" {
+    fn WinGetPartitionLocalMemory(winobj: WindowObject, sz: usize) -> *mut c_void;
+    fn WinGetCurrentPosition(winobj: WindowObject) -> i64;
+    fn WinGetPartitionRowCount(winobj: WindowObject) -> i64;
+    fn WinGetFuncArgInPartition(
+        winobj: WindowObject,
+        argno: i32,
+        relpos: i32,
+        seektype: i32,
+        set_mark: bool,
+        isnull: *mut bool,
+        isout: *mut bool,
+    ) -> Datum;
+    fn WinGetFuncArgCurrent(winobj: WindowObject, argno: i32, isnull: *mut bool) -> Datum;
+}
+
+/// The window a window function is called in.
+pub struct Window {
+    object: WindowObject,
+    function: &'static str,
+}
+
+impl Window {
+    /// # Safety
+    /// `fcinfo` is the current call's.
+    pub unsafe fn of(fcinfo: pg_sys::FunctionCallInfo, function: &'static str) -> Window {
+        let context = unsafe { (*fcinfo).context };
+        let is_window = !context.is_null()
+            && unsafe { (*context).type_ } == pg_sys::NodeTag::T_WindowObjectData;
+        if !is_window {
+            errors::raise(
+                PgSqlErrorCode::ERRCODE_WRONG_OBJECT_TYPE,
+                format!("{function} is a window function and needs an OVER clause"),
+                Some(format!("Write {function}(...) OVER () for the whole result, or OVER (PARTITION BY ...).")),
+            );
+        }
+        Window {
+            object: context as WindowObject,
+            function,
+        }
+    }
+
+    pub fn function(&self) -> &'static str {
+        self.function
+    }
+
+    pub fn partition_rows(&self) -> usize {
+        unsafe { pg_guard_ffi_boundary(|| WinGetPartitionRowCount(self.object)) as usize }
+    }
+
+    pub fn current_position(&self) -> usize {
+        unsafe { pg_guard_ffi_boundary(|| WinGetCurrentPosition(self.object)) as usize }
+    }
+
+    /// Argument `argno` of the current row as a double, None when NULL.
+    pub fn current_f64(&self, argno: i32) -> Option<f64> {
+        let mut isnull = false;
+        let datum = unsafe {
+            pg_guard_ffi_boundary(|| WinGetFuncArgCurrent(self.object, argno, &mut isnull))
+        };
+        (!isnull).then(|| f64::from_bits(datum.value() as u64))
+    }
+
+    /// Argument `argno` of every row of the partition, in partition order, as doubles.
+    pub fn partition_f64s(&self, argno: i32, rows: usize) -> Vec<Option<f64>> {
+        let mut values = Vec::with_capacity(rows);
+        for row in 0..rows {
+            if row % 1_000_000 == 0 {
+                pg_sys::check_for_interrupts!();
+            }
+            let (mut isnull, mut isout) = (false, false);
+            let datum = unsafe {
+                pg_guard_ffi_boundary(|| {
+                    WinGetFuncArgInPartition(
+                        self.object,
+                        argno,
+                        row as i32,
+                        WINDOW_SEEK_HEAD,
+                        false,
+                        &mut isnull,
+                        &mut isout,
+                    )
+                })
+            };
+            values.push((!isnull && !isout).then(|| f64::from_bits(datum.value() as u64)));
+        }
+        values
+    }
+
+    /// This row's answer, computing all answers of the partition on its first call.
+    /// `compute` gets the partition's row count and returns one answer per row, in order.
+    pub fn answer<T: Copy>(&self, compute: impl FnOnce(usize) -> Vec<T>) -> T {
+        const HEADER: usize = 8; // "computed" flag, keeps the answers 8-byte aligned
+        const { assert!(std::mem::align_of::<T>() <= HEADER) };
+        let rows = self.partition_rows();
+        if rows > i32::MAX as usize {
+            // WinGetFuncArgInPartition takes an int offset.
+            errors::raise(
+                PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                format!(
+                    "{}: a partition of {rows} rows is more than 2^31 - 1",
+                    self.function
+                ),
+                Some("Split the rows with PARTITION BY.".into()),
+            );
+        }
+        let size = HEADER + rows * std::mem::size_of::<T>();
+        // Allocated zeroed, once per partition, and freed with it.
+        let memory =
+            unsafe { pg_guard_ffi_boundary(|| WinGetPartitionLocalMemory(self.object, size)) }
+                as *mut u8;
+        unsafe {
+            let answers = memory.add(HEADER) as *mut T;
+            if *(memory as *const u64) == 0 {
+                let computed = compute(rows);
+                assert_eq!(computed.len(), rows, "one answer per row");
+                std::ptr::copy_nonoverlapping(computed.as_ptr(), answers, rows);
+                *(memory as *mut u64) = 1;
+            }
+            *answers.add(self.current_position())
+        }
+    }
+}
