@@ -19,3 +19,16 @@ FROM summary, LATERAL (VALUES
     ('revenue share of the top 20 %',             to_char(100 * top_share(c, 0.20), 'FM990.0 "%"')),
     ('share of customers making 80 % of revenue', to_char(100 * pareto_ratio(c, 0.8), 'FM990.0 "%"'))
 ) AS report(measure, value);
+
+\echo
+\echo 'ABC classes of CDNOW customers by revenue (A: the top until 80 % of revenue, B: until 95 %, C: the rest)'
+WITH revenue AS (
+    SELECT customer_id, sum(amount) AS revenue FROM cdnow_orders GROUP BY customer_id
+), classed AS (
+    SELECT revenue, abc_class(revenue) OVER () AS class FROM revenue
+)
+SELECT class,
+       to_char(count(*), 'FM999,999')                                             AS customers,
+       to_char(100.0 * count(*) / sum(count(*)) OVER (), 'FM990.0 "%"')          AS share_of_customers,
+       to_char(100 * sum(revenue) / sum(sum(revenue)) OVER (), 'FM990.0 "%"')    AS share_of_revenue
+FROM classed GROUP BY class ORDER BY class;

@@ -110,8 +110,26 @@ impl Window {
     /// This row's answer, computing all answers of the partition on its first call.
     /// `compute` gets the partition's row count and returns one answer per row, in order.
     pub fn answer<T: Copy>(&self, compute: impl FnOnce(usize) -> Vec<T>) -> T {
-        const HEADER: usize = 8; // "computed" flag, keeps the answers 8-byte aligned
-        const { assert!(std::mem::align_of::<T>() <= HEADER) };
+        // The partition-local memory (zeroed, freed with the partition) holds a pointer to the
+        // answers, which are allocated in the same memory context once they are known.
+        let slot = unsafe {
+            pg_guard_ffi_boundary(|| {
+                WinGetPartitionLocalMemory(self.object, std::mem::size_of::<*mut T>())
+            })
+        } as *mut *mut T;
+        unsafe {
+            if (*slot).is_null() {
+                *slot = self.compute_answers(slot as *mut c_void, compute);
+            }
+            *(*slot).add(self.current_position())
+        }
+    }
+
+    fn compute_answers<T: Copy>(
+        &self,
+        slot: *mut c_void,
+        compute: impl FnOnce(usize) -> Vec<T>,
+    ) -> *mut T {
         let rows = self.partition_rows();
         if rows > i32::MAX as usize {
             // WinGetFuncArgInPartition takes an int offset.
@@ -124,20 +142,16 @@ impl Window {
                 Some("Split the rows with PARTITION BY.".into()),
             );
         }
-        let size = HEADER + rows * std::mem::size_of::<T>();
-        // Allocated zeroed, once per partition, and freed with it.
-        let memory =
-            unsafe { pg_guard_ffi_boundary(|| WinGetPartitionLocalMemory(self.object, size)) }
-                as *mut u8;
+        let computed = compute(rows);
+        assert_eq!(computed.len(), rows, "one answer per row");
         unsafe {
-            let answers = memory.add(HEADER) as *mut T;
-            if *(memory as *const u64) == 0 {
-                let computed = compute(rows);
-                assert_eq!(computed.len(), rows, "one answer per row");
-                std::ptr::copy_nonoverlapping(computed.as_ptr(), answers, rows);
-                *(memory as *mut u64) = 1;
-            }
-            *answers.add(self.current_position())
+            let partition_context = pg_sys::GetMemoryChunkContext(slot);
+            let bytes = (rows * std::mem::size_of::<T>()).max(1);
+            let answers =
+                pg_guard_ffi_boundary(|| pg_sys::MemoryContextAllocHuge(partition_context, bytes))
+                    as *mut T;
+            std::ptr::copy_nonoverlapping(computed.as_ptr(), answers, rows);
+            answers
         }
     }
 }

@@ -77,3 +77,19 @@ def test_the_demo_report_prints_these_figures(database, revenue):
     for p in (0.01, 0.05, 0.10, 0.20):
         assert f"{100 * top_share(revenue, p):.1f} %" in out
     assert f"{100 * pareto_ratio(revenue, 0.8):.1f} %" in out
+
+
+def test_the_demo_report_prints_the_abc_table(database):
+    from test_abc import pandas_abc_by_value
+
+    orders = pd.read_csv(ROOT / "tests/data/CDNOW_master.txt", sep=r"\s+", dtype={"date": str})
+    revenue = orders.groupby("customer_id")["dollar_value"].sum().round(2)
+    classes = pandas_abc_by_value(revenue, 0.8, 0.95)
+    out = psql(database, file=ROOT / "scripts/cdnow_report.sql")
+    for cls in "ABC":
+        members = classes == cls
+        rows = [[c.strip() for c in line.split("|")] for line in out.splitlines() if "|" in line]
+        cells = next(row for row in rows if row[0] == cls)
+        assert cells[1] == f"{members.sum():,}"
+        assert cells[2] == f"{100 * members.mean():.1f} %"
+        assert cells[3] == f"{100 * revenue[members].sum() / revenue.sum():.1f} %"

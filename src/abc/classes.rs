@@ -32,19 +32,20 @@ impl AbcClass {
     }
 }
 
-/// Indices of the rows with a value, largest value first, split into groups of equal values.
-fn tie_groups_descending(values: &[Option<f64>]) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..values.len()).filter(|&i| values[i].is_some()).collect();
-    let value = |i: usize| values[i].expect("filtered");
-    order.sort_unstable_by(|&i, &j| value(j).total_cmp(&value(i)));
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for i in order {
-        match groups.last_mut() {
-            Some(group) if value(group[0]) == value(i) => group.push(i),
-            _ => groups.push(vec![i]),
-        }
-    }
-    groups
+/// The rows with a value as (value, row) pairs, largest value first; `chunk_by` on equal values
+/// then gives the groups of ties without allocating per group.
+fn descending(values: &[Option<f64>]) -> Vec<(f64, usize)> {
+    let mut ranked: Vec<(f64, usize)> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(row, v)| v.map(|x| (x, row)))
+        .collect();
+    ranked.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+    ranked
+}
+
+fn ties(a: &(f64, usize), b: &(f64, usize)) -> bool {
+    a.0 == b.0
 }
 
 fn positive_total(values: &[Option<f64>]) -> f64 {
@@ -64,8 +65,8 @@ pub fn by_value(values: &[Option<f64>], a: f64, b: f64) -> Vec<Option<AbcClass>>
     let total = positive_total(values);
     let mut classes = vec![None; values.len()];
     let mut before = CompensatedSum::default(); // the positive values ranked above this group
-    for group in tie_groups_descending(values) {
-        let x = values[group[0]].expect("grouped rows have values");
+    for group in descending(values).chunk_by(ties) {
+        let x = group[0].0;
         let class = if x < 0.0 {
             AbcClass::D
         } else if x == 0.0 {
@@ -81,7 +82,9 @@ pub fn by_value(values: &[Option<f64>], a: f64, b: f64) -> Vec<Option<AbcClass>>
                 AbcClass::C
             }
         };
-        group.iter().for_each(|&i| classes[i] = Some(class));
+        group
+            .iter()
+            .for_each(|&(_, row)| classes[row] = Some(class));
     }
     classes
 }
@@ -94,8 +97,8 @@ pub fn by_rank(values: &[Option<f64>], a: f64, c: f64) -> Vec<Option<AbcClass>> 
     let m = ranked as f64;
     let mut classes = vec![None; values.len()];
     let mut above = 0usize;
-    for group in tie_groups_descending(values) {
-        let x = values[group[0]].expect("grouped rows have values");
+    for group in descending(values).chunk_by(ties) {
+        let x = group[0].0;
         let class = if x < 0.0 {
             AbcClass::D
         } else {
@@ -111,7 +114,9 @@ pub fn by_rank(values: &[Option<f64>], a: f64, c: f64) -> Vec<Option<AbcClass>> 
         if x >= 0.0 {
             above += group.len();
         }
-        group.iter().for_each(|&i| classes[i] = Some(class));
+        group
+            .iter()
+            .for_each(|&(_, row)| classes[row] = Some(class));
     }
     classes
 }
@@ -130,8 +135,8 @@ pub fn by_computed_limits(values: &[Option<f64>]) -> Vec<Option<AbcClass>> {
     let limits = computed_limits(&ascending);
     let mut classes = vec![None; values.len()];
     let mut above = 0usize;
-    for group in tie_groups_descending(values) {
-        let x = values[group[0]].expect("grouped rows have values");
+    for group in descending(values).chunk_by(ties) {
+        let x = group[0].0;
         let class = if x < 0.0 {
             AbcClass::D
         } else {
@@ -140,7 +145,9 @@ pub fn by_computed_limits(values: &[Option<f64>]) -> Vec<Option<AbcClass>> {
         if x >= 0.0 {
             above += group.len();
         }
-        group.iter().for_each(|&i| classes[i] = Some(class));
+        group
+            .iter()
+            .for_each(|&(_, row)| classes[row] = Some(class));
     }
     classes
 }
@@ -155,11 +162,11 @@ pub fn cumulative_shares(values: &[Option<f64>]) -> Vec<Option<f64>> {
         return shares;
     }
     let mut running = CompensatedSum::default();
-    for group in tie_groups_descending(values) {
-        let x = values[group[0]].expect("grouped rows have values");
+    for group in descending(values).chunk_by(ties) {
+        let x = group[0].0;
         running.add(x * group.len() as f64);
         let share = running.value() / total;
-        group.iter().for_each(|&i| shares[i] = Some(share));
+        group.iter().for_each(|&(_, row)| shares[row] = Some(share));
     }
     shares
 }

@@ -11,8 +11,11 @@
 //! - The A/B limit is whichever of the two points has the smaller effort; the B/C limit is the
 //!   sub-marginal point, the point closest to (effort of the other of the two, 1).
 //! - Closest means smallest Euclidean distance, the first point on a tie.
-//! This reproduces the points and class sizes that CalculatedABC.jl (a published implementation
-//! of the method) pins in its tests for the paper's SwissInhabitants data.
+//!
+//! On the paper's SwissInhabitants data this gives exactly the three points that CalculatedABC.jl
+//! (a published implementation) pins in its tests; its class sizes 642/434/1820 become
+//! 642/435/1819 here, because two equal values straddle the B/C limit and ties share a class.
+//! (The R package ABCanalysis reads the points off a spline through the curve instead.)
 
 use super::classes::AbcClass;
 use crate::compensated::CompensatedSum;
