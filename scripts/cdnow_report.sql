@@ -32,3 +32,20 @@ SELECT class,
        to_char(100.0 * count(*) / sum(count(*)) OVER (), 'FM990.0 "%"')          AS share_of_customers,
        to_char(100 * sum(revenue) / sum(sum(revenue)) OVER (), 'FM990.0 "%"')    AS share_of_revenue
 FROM classed GROUP BY class ORDER BY class;
+
+\echo
+\echo 'RFM segments of CDNOW customers (scores 1-5 of last purchase, purchases, revenue; ARPU = revenue per customer)'
+WITH customers AS (
+    SELECT customer_id, sum(amount) AS revenue,
+           rfm_segment(rfm_score(max(order_date)) OVER w, rfm_score(count(*)) OVER w,
+                       rfm_score(sum(amount)) OVER w) AS segment
+    FROM cdnow_orders GROUP BY customer_id WINDOW w AS ()
+)
+SELECT segment,
+       to_char(count(*), 'FM999,999')                                           AS customers,
+       to_char(100.0 * count(*) / sum(count(*)) OVER (), 'FM990.0 "%"')        AS share_of_customers,
+       to_char(sum(revenue), 'FM$999,999,990')                                  AS revenue,
+       to_char(100 * sum(revenue) / sum(sum(revenue)) OVER (), 'FM990.0 "%"')  AS share_of_revenue,
+       to_char(avg(revenue), 'FM$9,990.00')                                     AS arpu,
+       to_char(avg(revenue) / (sum(sum(revenue)) OVER () / sum(count(*)) OVER ()), 'FM990.00') AS arpu_vs_all
+FROM customers GROUP BY segment ORDER BY sum(revenue) DESC;

@@ -9,6 +9,7 @@ pub mod bytes;
 pub mod compensated;
 pub mod concentration;
 mod errors;
+pub mod rfm;
 pub mod sort;
 pub mod validate;
 mod window;

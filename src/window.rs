@@ -72,17 +72,33 @@ impl Window {
         unsafe { pg_guard_ffi_boundary(|| WinGetCurrentPosition(self.object)) as usize }
     }
 
-    /// Argument `argno` of the current row as a double, None when NULL.
-    pub fn current_f64(&self, argno: i32) -> Option<f64> {
+    /// Argument `argno` of the current row, None when NULL.
+    pub fn current_arg(&self, argno: i32) -> Option<Datum> {
         let mut isnull = false;
         let datum = unsafe {
             pg_guard_ffi_boundary(|| WinGetFuncArgCurrent(self.object, argno, &mut isnull))
         };
-        (!isnull).then(|| f64::from_bits(datum.value() as u64))
+        (!isnull).then_some(datum)
+    }
+
+    /// Argument `argno` of the current row as a double, None when NULL.
+    pub fn current_f64(&self, argno: i32) -> Option<f64> {
+        self.current_arg(argno)
+            .map(|d| f64::from_bits(d.value() as u64))
     }
 
     /// Argument `argno` of every row of the partition, in partition order, as doubles.
     pub fn partition_f64s(&self, argno: i32, rows: usize) -> Vec<Option<f64>> {
+        self.partition_values(argno, rows, |d| f64::from_bits(d.value() as u64))
+    }
+
+    /// Argument `argno` of every row of the partition, in partition order, each read by `read`.
+    pub fn partition_values<T>(
+        &self,
+        argno: i32,
+        rows: usize,
+        read: impl Fn(Datum) -> T,
+    ) -> Vec<Option<T>> {
         let mut values = Vec::with_capacity(rows);
         for row in 0..rows {
             if row % 1_000_000 == 0 {
@@ -102,7 +118,7 @@ impl Window {
                     )
                 })
             };
-            values.push((!isnull && !isout).then(|| f64::from_bits(datum.value() as u64)));
+            values.push((!isnull && !isout).then(|| read(datum)));
         }
         values
     }

@@ -93,3 +93,25 @@ def test_the_demo_report_prints_the_abc_table(database):
         assert cells[1] == f"{members.sum():,}"
         assert cells[2] == f"{100 * members.mean():.1f} %"
         assert cells[3] == f"{100 * revenue[members].sum() / revenue.sum():.1f} %"
+
+
+def test_the_demo_report_prints_the_rfm_segment_table(database):
+    from test_rfm import ISSUE_TABLE, first_match, pandas_score
+
+    orders = pd.read_csv(ROOT / "tests/data/CDNOW_master.txt", sep=r"\s+", dtype={"date": str})
+    per_customer = orders.groupby("customer_id").agg(
+        last=("date", "max"), frequency=("date", "size"), revenue=("dollar_value", "sum"))
+    scores = pd.DataFrame({k: pandas_score(per_customer[c]) for k, c in
+                           [("r", "last"), ("f", "frequency"), ("m", "revenue")]})
+    segment = scores.apply(lambda s: first_match(ISSUE_TABLE, (s.r, s.f, s.m)), axis=1)
+    out = psql(database, file=ROOT / "scripts/cdnow_report.sql")
+    rows = {cells[0]: cells for cells in
+            ([c.strip() for c in line.split("|")] for line in out.splitlines() if "|" in line)}
+    arpu_all = per_customer["revenue"].mean()
+    for name, members in per_customer.groupby(segment):
+        cells = rows[name]
+        assert cells[1] == f"{len(members):,}"
+        assert cells[2] == f"{100 * len(members) / len(per_customer):.1f} %"
+        assert cells[3] == f"${members['revenue'].sum():,.0f}"
+        assert cells[5] == f"${members['revenue'].mean():,.2f}"
+        assert cells[6] == f"{members['revenue'].mean() / arpu_all:.2f}"

@@ -1,0 +1,7 @@
+//! RFM: recency, frequency and monetary scores per customer, and named segments.
+//!
+//! `scores` and `segments` hold the arithmetic, `sql` the window function and the functions.
+
+pub mod scores;
+pub mod segments;
+mod sql;
