@@ -4,7 +4,7 @@
 //! sum loses about log2(n) bits. Neumaier's variant of Kahan summation keeps the error at a few
 //! ulps whatever n, so the results agree with numpy's pairwise sums to 1e-12 and better.
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct CompensatedSum {
     sum: f64,
     compensation: f64,
@@ -25,6 +25,19 @@ impl CompensatedSum {
     #[inline]
     pub fn value(&self) -> f64 {
         self.sum + self.compensation
+    }
+
+    /// The running sum and the error it has not absorbed yet, to store a sum and resume it.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    pub fn compensation(&self) -> f64 {
+        self.compensation
+    }
+
+    pub fn from_parts(sum: f64, compensation: f64) -> Self {
+        CompensatedSum { sum, compensation }
     }
 }
 

@@ -1,5 +1,6 @@
 """RFM scores and segments: pandas and PostgreSQL's own ntile() as oracles, the segment table as
 issue 3 states it (R package rfm 0.3.0 vignette), errors and row order."""
+from datetime import date
 import itertools
 import json
 import random
@@ -148,3 +149,118 @@ def test_bad_input_is_a_clear_error(db, query, sqlstate, words):
     assert diag.sqlstate == sqlstate, diag.message_primary
     assert words in diag.message_primary
     assert diag.message_hint
+
+
+# ---------------------------------------------------------------------------------------------
+# The one-pass path: rfm_agg -> rfm_summary -> rfm_scores.
+
+ONE_PASS = """SELECT customer_id::text, r, f, m, frequency, monetary, segment
+              FROM rfm_scores((SELECT rfm_agg({id}, order_date, amount) FROM cdnow_orders)) ORDER BY 1"""
+WINDOW_PATH = """SELECT customer_id::text, rfm_score(max(order_date)) OVER w, rfm_score(count(*)) OVER w,
+                        rfm_score(sum(amount)) OVER w, count(*), sum(amount)::float8,
+                        rfm_segment(rfm_score(max(order_date)) OVER w, rfm_score(count(*)) OVER w, rfm_score(sum(amount)) OVER w)
+                 FROM cdnow_orders GROUP BY customer_id WINDOW w AS () ORDER BY 1"""
+
+
+def same_summary(a, b):
+    """Two summaries' text forms hold the same customers, times and purchases, and net amounts
+    equal to 1e-9 (a compensated sum keeps its running error apart, which may be split
+    differently when the rows are added in another order)."""
+    a, b = json.loads(a)["customers"], json.loads(b)["customers"]
+    assert [row[:4] for row in a] == [row[:4] for row in b]
+    assert all(abs((x[4] + x[5]) - (y[4] + y[5])) <= 1e-9 * max(1, abs(x[4])) for x, y in zip(a, b))
+    return True
+
+
+@pytest.mark.parametrize("id_expression", ["customer_id", "customer_id::text"])
+def test_one_pass_scores_equal_the_window_path(db, id_expression):
+    one_pass = db.execute(ONE_PASS.format(id=id_expression)).fetchall()
+    window = db.execute(WINDOW_PATH).fetchall()
+    assert len(one_pass) == 23570
+    assert [row[:5] + (row[6],) for row in one_pass] == [row[:5] + (row[6],) for row in window]
+    assert all(abs(a[5] - b[5]) < 1e-9 for a, b in zip(one_pass, window))
+
+
+def test_returns_and_rows_without_customer_or_time(db):
+    orders = """(VALUES (1, '2024-01-05'::timestamptz, 100.0), (1, '2024-03-01', -30.0),
+                        (2, '2024-02-01', 20.0), (2, '2024-02-10', 20.0), (3, '2024-01-20', -5.0),
+                        (NULL, '2024-02-02', 999.0), (4, NULL, 999.0), (4, '2024-01-01', NULL)) o(c, ts, amount)"""
+    rows = db.execute(
+        f"SELECT customer_id, first_order::date, last_order::date, frequency, monetary, r, f, m "
+        f"FROM rfm_scores((SELECT rfm_agg(c, ts, amount) FROM {orders}), as_of => '2024-03-31') ORDER BY 1"
+    ).fetchall()
+    # The return on 2024-03-01 lowers customer 1's amount but is not its last purchase.
+    assert [r[:5] for r in rows] == [
+        (1, date(2024, 1, 5), date(2024, 1, 5), 1, 70.0),
+        (2, date(2024, 2, 1), date(2024, 2, 10), 2, 40.0),
+        (3, None, None, 0, -5.0),
+        (4, date(2024, 1, 1), date(2024, 1, 1), 1, 0.0),
+    ]
+    # The same scores as the window path over the purchases (returns are no purchases).
+    window = db.execute(
+        f"""SELECT c, rfm_score(max(ts) FILTER (WHERE amount >= 0 OR amount IS NULL)) OVER w,
+                      rfm_score(count(*) FILTER (WHERE amount >= 0 OR amount IS NULL)) OVER w,
+                      rfm_score(coalesce(sum(amount), 0)) OVER w
+            FROM {orders} WHERE c IS NOT NULL AND ts IS NOT NULL GROUP BY c WINDOW w AS () ORDER BY c"""
+    ).fetchall()
+    assert [(r[0],) + r[5:] for r in rows] == window
+
+
+def test_one_summary_per_group_rollup_and_text_form(db):
+    per_quarter = db.execute(
+        "SELECT date_trunc('quarter', order_date) AS q, rfm_agg(customer_id, order_date, amount) AS s FROM cdnow_orders GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert len(per_quarter) == 6
+    whole = scalar(db, "SELECT rfm_agg(customer_id, order_date, amount)::text FROM cdnow_orders")
+    rolled = scalar(db, """SELECT rollup(s)::text FROM (SELECT rfm_agg(customer_id, order_date, amount) AS s
+                           FROM cdnow_orders GROUP BY date_trunc('month', order_date)) m""")
+    assert same_summary(rolled, whole)
+    assert scalar(db, "SELECT %s::rfm_summary::text", (whole,)) == whole
+    text_ids = scalar(db, "SELECT rfm_agg(customer_id::text, order_date, amount)::text FROM cdnow_orders WHERE customer_id < 3")
+    assert text_ids.startswith('{"customers":[["1",')
+    assert scalar(db, "SELECT %s::rfm_summary_text::text", (text_ids,)) == text_ids
+
+
+def test_one_pass_under_a_parallel_plan(db):
+    db.execute("DROP TABLE IF EXISTS many_orders")
+    db.execute(
+        """CREATE TABLE many_orders AS SELECT (random() * 20000)::bigint AS c,
+                  '2024-01-01'::timestamptz + random() * interval '365 days' AS ts,
+                  round((random() * 200 - 20)::numeric, 2)::float8 AS amount
+           FROM generate_series(1, 200000)"""
+    )
+    db.execute("ANALYZE many_orders")
+    try:
+        serial = scalar(db, "SELECT rfm_agg(c, ts, amount)::text FROM many_orders")
+        serial_text = scalar(db, "SELECT rfm_agg(c::text, ts, amount)::text FROM many_orders")
+        for statement in ("SET parallel_setup_cost = 0", "SET parallel_tuple_cost = 0",
+                          "SET min_parallel_table_scan_size = 0", "SET parallel_leader_participation = off"):
+            db.execute(statement)
+        plan = "\n".join(r[0] for r in db.execute("EXPLAIN (COSTS OFF) SELECT rfm_agg(c, ts, amount) FROM many_orders"))
+        assert "Partial Aggregate" in plan, plan
+        assert same_summary(scalar(db, "SELECT rfm_agg(c, ts, amount)::text FROM many_orders"), serial)
+        assert same_summary(scalar(db, "SELECT rfm_agg(c::text, ts, amount)::text FROM many_orders"), serial_text)
+    finally:
+        db.execute("RESET ALL")
+        db.execute("DROP TABLE many_orders")
+
+
+ONE_PASS_ERRORS = [
+    ("SELECT * FROM rfm_scores((SELECT rfm_agg(customer_id, order_date, amount) FROM cdnow_orders), as_of => '1998-01-01')",
+     "22023", "is before the last purchase", "FILTER"),
+    ("SELECT * FROM rfm_scores((SELECT rfm_agg(customer_id, order_date, amount) FROM cdnow_orders), bins => 1)",
+     "22023", "bins = 1", "bins"),
+    ("SELECT * FROM rfm_scores((SELECT rfm_agg(customer_id, order_date, amount) FROM cdnow_orders), as_of => NULL)",
+     "22004", "as_of must not be NULL", "as_of"),
+    ("SELECT rfm_agg(1, now(), 'NaN')", "22023", "rfm_agg: NaN", "WHERE"),
+    ("SELECT rfm_agg(1, 'infinity', 1.0)", "22008", "infinity", "isfinite"),
+    ("SELECT '{\"customers\": [[1, 5, 4, 1, 1.0, 0.0]]}'::rfm_summary", "22P02", "rfm summary", "customers"),
+]
+
+
+@pytest.mark.parametrize("query,sqlstate,words,hint", ONE_PASS_ERRORS)
+def test_one_pass_bad_input(db, query, sqlstate, words, hint):
+    diag = sql_error(db, query)
+    assert diag.sqlstate == sqlstate, diag.message_primary
+    assert words in diag.message_primary
+    assert diag.message_hint and hint in diag.message_hint

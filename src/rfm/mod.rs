@@ -2,6 +2,8 @@
 //!
 //! `scores` and `segments` hold the arithmetic, `sql` the window function and the functions.
 
+mod one_pass_sql;
 pub mod scores;
 pub mod segments;
 mod sql;
+pub mod summary;
