@@ -264,3 +264,65 @@ def test_one_pass_bad_input(db, query, sqlstate, words, hint):
     assert diag.sqlstate == sqlstate, diag.message_primary
     assert words in diag.message_primary
     assert diag.message_hint and hint in diag.message_hint
+
+
+# ---------------------------------------------------------------------------------------------
+# rfm_breaks / rfm_bin: edges learned once, applied later.
+
+def test_binning_by_learned_edges_equals_the_window_scores(db):
+    rows = db.execute(
+        """WITH c AS (SELECT customer_id, count(*)::float8 AS f, sum(amount)::float8 AS m,
+                             DATE '1998-07-01' - max(order_date) AS days
+                      FROM cdnow_orders GROUP BY customer_id),
+                e AS (SELECT rfm_breaks(f) AS f_edges, rfm_breaks(m, 7) AS m_edges,
+                             rfm_breaks(days, 5, true) AS days_edges FROM c)
+           SELECT rfm_bin(f, f_edges) = rfm_score(f) OVER (),
+                  rfm_bin(m, m_edges) = rfm_score(m, 7) OVER (),
+                  rfm_bin(days, days_edges, true) = rfm_score(days, descending => true) OVER ()
+           FROM c, e"""
+    ).fetchall()
+    assert len(rows) == 23570 and all(all(row) for row in rows)
+
+
+def test_scoring_prospects_with_yesterdays_edges(db):
+    edges = scalar(db, "SELECT rfm_breaks(x) FROM unnest(ARRAY[10, 20, 30, 40, 50]) x")
+    assert edges == [20, 30, 40, 50]
+    assert db.execute("SELECT rfm_bin(5, %s), rfm_bin(35, %s), rfm_bin(1e9, %s), rfm_bin(NULL, %s)",
+                      (edges,) * 4).fetchone() == (1, 3, 5, None)
+
+
+def test_rfm_breaks_parallel_plan(db):
+    db.execute("DROP TABLE IF EXISTS spend")
+    db.execute("CREATE TABLE spend AS SELECT round((random() * 1000 - 50)::numeric, 1)::float8 AS v FROM generate_series(1, 200000)")
+    db.execute("ANALYZE spend")
+    try:
+        serial = scalar(db, "SELECT rfm_breaks(v, 10) FROM spend")
+        for statement in ("SET parallel_setup_cost = 0", "SET parallel_tuple_cost = 0",
+                          "SET min_parallel_table_scan_size = 0", "SET parallel_leader_participation = off"):
+            db.execute(statement)
+        plan = "\n".join(r[0] for r in db.execute("EXPLAIN (COSTS OFF) SELECT rfm_breaks(v, 10) FROM spend"))
+        assert "Partial Aggregate" in plan
+        assert scalar(db, "SELECT rfm_breaks(v, 10) FROM spend") == serial
+    finally:
+        db.execute("RESET ALL")
+        db.execute("DROP TABLE spend")
+
+
+BREAKS_ERRORS = [
+    ("SELECT rfm_breaks(x, 1) FROM (VALUES (1.0)) v(x)", "22023", "bins = 1"),
+    ("SELECT rfm_breaks(x, NULL) FROM (VALUES (1.0)) v(x)", "22004", "bins must not be NULL"),
+    ("SELECT rfm_breaks(x, b) FROM (VALUES (1.0, 4), (2.0, 5)) v(x, b)", "22023", "same on every row"),
+    ("SELECT rfm_breaks(x) FROM (VALUES ('NaN'::float8)) v(x)", "22023", "rfm_breaks: NaN"),
+    ("SELECT rfm_bin(1, NULL)", "22004", "edges must not be NULL"),
+    ("SELECT rfm_bin(1, ARRAY[3, 2, 1])", "22023", "not ascending"),
+    ("SELECT rfm_bin(1, ARRAY[1, 2, 3], true)", "22023", "not descending"),
+    ("SELECT rfm_bin(1, ARRAY[1, NULL])", "22023", "NULL or NaN"),
+    ("SELECT rfm_bin('Infinity', ARRAY[1, 2])", "22003", "rfm_bin"),
+]
+
+
+@pytest.mark.parametrize("query,sqlstate,words", BREAKS_ERRORS)
+def test_breaks_bad_input(db, query, sqlstate, words):
+    diag = sql_error(db, query)
+    assert diag.sqlstate == sqlstate, diag.message_primary
+    assert words in diag.message_primary and diag.message_hint

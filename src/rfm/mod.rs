@@ -2,6 +2,7 @@
 //!
 //! `scores` and `segments` hold the arithmetic, `sql` the window function and the functions.
 
+pub mod breaks;
 mod one_pass_sql;
 pub mod scores;
 pub mod segments;

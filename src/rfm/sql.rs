@@ -1,14 +1,16 @@
 //! The SQL surface of RFM: the `rfm_score` window function (for numbers and timestamps) and the
 //! segment functions. Translation only; the arithmetic is in `scores` and `segments`.
 
+use super::breaks::{self, BreaksCollector};
 use super::scores::{ntile_scores, rank_scores};
 use super::segments::{self, Rule, MAX_SCORE};
+use crate::aggregate::{new_state, state_mut};
 use crate::errors;
 use crate::v1_function_info;
 use crate::validate;
 use crate::window::Window;
 use pgrx::prelude::*;
-use pgrx::{FromDatum, IntoDatum, JsonB, PgSqlErrorCode};
+use pgrx::{FromDatum, Internal, IntoDatum, JsonB, PgSqlErrorCode};
 
 pgrx::extension_sql_file!("rfm.sql", name = "rfm", requires = ["abc"]);
 
@@ -167,4 +169,158 @@ fn rfm_segment_with_rules(
 #[pg_extern(sql = false)]
 fn rfm_segment_rules() -> JsonB {
     JsonB(segments::default_rules_json())
+}
+
+// ---------------------------------------------------------------------------------------------
+// rfm_breaks(value [, bins [, descending]]) and rfm_bin(value, edges, descending).
+
+const BREAKS_HINT: &str = "rfm_breaks(value, bins, descending): bins from 2 to 100, the same on every row; score later with rfm_bin(value, edges, descending).";
+
+fn collect_breaks(
+    mut state: Internal,
+    value: Option<f64>,
+    bins: Option<i32>,
+    descending: Option<bool>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Internal {
+    let bins = match bins {
+        None => errors::null_parameter("rfm_breaks", "bins", BREAKS_HINT),
+        Some(b) if !(2..=MAX_SCORE as i32).contains(&b) => {
+            errors::parameter_out_of_range("rfm_breaks", "bins", b, "[2, 100]", BREAKS_HINT)
+        }
+        Some(b) => b as u32,
+    };
+    let descending = descending
+        .unwrap_or_else(|| errors::null_parameter("rfm_breaks", "descending", BREAKS_HINT));
+    let collector = unsafe { state_mut::<BreaksCollector>(&mut state, fcinfo) };
+    if let Err(known) = collector.set_parameters(bins, descending) {
+        breaks_mismatch(known, (bins, descending));
+    }
+    if let Some(v) = value {
+        collector
+            .values
+            .push(validate::finite(v).unwrap_or_else(|bad| errors::bad_value("rfm_breaks", bad)));
+    }
+    state
+}
+
+fn breaks_mismatch(known: (u32, bool), given: (u32, bool)) -> ! {
+    errors::raise(
+        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        format!("rfm_breaks: bins and descending must be the same on every row, got {known:?} and {given:?}"),
+        Some(BREAKS_HINT.into()),
+    )
+}
+
+#[pg_extern(sql = false)]
+fn rfm_breaks_trans(
+    state: Internal,
+    value: Option<f64>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Internal {
+    collect_breaks(state, value, Some(5), Some(false), fcinfo)
+}
+
+#[pg_extern(sql = false)]
+fn rfm_breaks_bins_trans(
+    state: Internal,
+    value: Option<f64>,
+    bins: Option<i32>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Internal {
+    collect_breaks(state, value, bins, Some(false), fcinfo)
+}
+
+#[pg_extern(sql = false)]
+fn rfm_breaks_full_trans(
+    state: Internal,
+    value: Option<f64>,
+    bins: Option<i32>,
+    descending: Option<bool>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Internal {
+    collect_breaks(state, value, bins, descending, fcinfo)
+}
+
+#[pg_extern(sql = false)]
+fn rfm_breaks_combine(
+    mut first: Internal,
+    second: Internal,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Internal {
+    if let Some(second) = unsafe { second.get::<BreaksCollector>() } {
+        let given = second.parameters;
+        if let Err(known) =
+            unsafe { state_mut::<BreaksCollector>(&mut first, fcinfo) }.merge(second)
+        {
+            breaks_mismatch(known, given.expect("a mismatch needs parameters"));
+        }
+    }
+    first
+}
+
+#[pg_extern(sql = false)]
+fn rfm_breaks_serialize(state: Internal) -> Vec<u8> {
+    unsafe { state.get::<BreaksCollector>() }
+        .expect("STRICT")
+        .to_bytes()
+}
+
+#[pg_extern(sql = false)]
+fn rfm_breaks_deserialize(
+    bytes: &[u8],
+    _unused: Internal,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Internal {
+    unsafe { new_state(BreaksCollector::from_bytes(bytes), fcinfo) }
+}
+
+#[pg_extern(sql = false)]
+fn rfm_breaks_final(state: Internal) -> Option<Vec<f64>> {
+    let collector = unsafe { state.get::<BreaksCollector>() }?;
+    let (bins, descending) = collector.parameters?;
+    breaks::breaks(collector.values.clone(), bins, descending)
+}
+
+#[pg_extern(sql = false)]
+fn rfm_bin(
+    value: Option<f64>,
+    edges: Option<Vec<Option<f64>>>,
+    descending: Option<bool>,
+) -> Option<i16> {
+    const HINT: &str =
+        "Pass the edges rfm_breaks(value, bins, descending) returned, with the same descending.";
+    let Some(edges) = edges else {
+        errors::null_parameter("rfm_bin", "edges", HINT)
+    };
+    let descending =
+        descending.unwrap_or_else(|| errors::null_parameter("rfm_bin", "descending", HINT));
+    let edges: Vec<f64> = edges
+        .into_iter()
+        .map(|e| match e {
+            Some(e) if !e.is_nan() => e,
+            _ => errors::raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                "rfm_bin: the edges hold a NULL or NaN".into(),
+                Some(HINT.into()),
+            ),
+        })
+        .collect();
+    if edges.len() + 1 > MAX_SCORE as usize || !breaks::edges_in_order(&edges, descending) {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "rfm_bin: {} edges that are not {}",
+                edges.len(),
+                if descending {
+                    "descending (at most 99)"
+                } else {
+                    "ascending (at most 99)"
+                }
+            ),
+            Some(HINT.into()),
+        );
+    }
+    let value = validate::finite(value?).unwrap_or_else(|bad| errors::bad_value("rfm_bin", bad));
+    Some(breaks::bin(value, &edges, descending))
 }

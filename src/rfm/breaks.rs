@@ -1,0 +1,175 @@
+//! Score edges: learn where the score of the default (rank) method changes on today's
+//! customers (`rfm_breaks`), then score any value later with the same edges (`rfm_bin`).
+//! `rfm_bin(v, rfm_breaks(v))` is `rfm_score(v) OVER ()` for every row.
+//!
+//! Ascending, the score of v is 1 + floor(bins · below(v) / n), below(v) = values < v: it reaches
+//! k + 1 once below(v) >= ceil(k·n / bins). So edge k is the smallest value with at least that
+//! many values below it (+Infinity when there is none), and a value's score is 1 + the number of
+//! edges <= v. Descending mirrors it: edge k is the largest value with at least ceil(k·n/bins)
+//! values above it (-Infinity when none), and the score is 1 + the number of edges >= v.
+
+/// The bins − 1 edges of finite values; None without values.
+pub fn breaks(mut values: Vec<f64>, bins: u32, descending: bool) -> Option<Vec<f64>> {
+    if values.is_empty() {
+        return None;
+    }
+    if descending {
+        values.sort_unstable_by(|a, b| b.total_cmp(a));
+    } else {
+        values.sort_unstable_by(f64::total_cmp);
+    }
+    let n = values.len() as u64;
+    // Where each group of equal values starts, in the sorted order.
+    let mut group_starts = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        if i == 0 || values[i - 1] != *v {
+            group_starts.push(i as u64);
+        }
+    }
+    let beyond = if descending {
+        f64::NEG_INFINITY
+    } else {
+        f64::INFINITY
+    };
+    let edges = (1..u64::from(bins))
+        .map(|k| {
+            let needed = (k * n).div_ceil(u64::from(bins));
+            let first = group_starts.partition_point(|&start| start < needed);
+            group_starts
+                .get(first)
+                .map_or(beyond, |&start| values[start as usize])
+        })
+        .collect();
+    Some(edges)
+}
+
+/// The score of `value` by `edges` (from `breaks` with the same `descending`).
+pub fn bin(value: f64, edges: &[f64], descending: bool) -> i16 {
+    let passed = if descending {
+        edges.iter().filter(|&&e| e >= value).count()
+    } else {
+        edges.iter().filter(|&&e| e <= value).count()
+    };
+    1 + passed as i16
+}
+
+/// Whether edges run the way `breaks` makes them: ascending, or descending when `descending`.
+pub fn edges_in_order(edges: &[f64], descending: bool) -> bool {
+    edges.windows(2).all(|w| {
+        if descending {
+            w[0] >= w[1]
+        } else {
+            w[0] <= w[1]
+        }
+    })
+}
+
+/// The transition state of `rfm_breaks`: the values, and the parameters every row must repeat.
+#[derive(Debug, Default)]
+pub struct BreaksCollector {
+    pub values: Vec<f64>,
+    /// (bins, descending) as first given.
+    pub parameters: Option<(u32, bool)>,
+}
+
+impl BreaksCollector {
+    /// Records the parameters; Err with the ones seen before when a row gives others.
+    pub fn set_parameters(&mut self, bins: u32, descending: bool) -> Result<(), (u32, bool)> {
+        match self.parameters {
+            Some(known) if known != (bins, descending) => Err(known),
+            _ => {
+                self.parameters = Some((bins, descending));
+                Ok(())
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: &BreaksCollector) -> Result<(), (u32, bool)> {
+        if let Some((bins, descending)) = other.parameters {
+            self.set_parameters(bins, descending)?;
+        }
+        self.values.extend_from_slice(&other.values);
+        Ok(())
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let (bins, descending) = self.parameters.unwrap_or((0, false));
+        let mut out = Vec::with_capacity(8 + 8 * self.values.len());
+        out.extend_from_slice(&bins.to_le_bytes());
+        out.extend_from_slice(&u32::from(descending).to_le_bytes());
+        out.extend(self.values.iter().flat_map(|v| v.to_le_bytes()));
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> BreaksCollector {
+        let word = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
+        let (bins, descending) = (word(0), word(4) == 1);
+        BreaksCollector {
+            values: crate::bytes::read_f64s(&bytes[8..]),
+            parameters: (bins > 0).then_some((bins, descending)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rfm::scores::rank_scores;
+
+    fn check_identity(values: &[f64], bins: u32) {
+        for descending in [false, true] {
+            let edges = breaks(values.to_vec(), bins, descending).unwrap();
+            assert_eq!(edges.len(), bins as usize - 1);
+            assert!(edges_in_order(&edges, descending));
+            let scores = rank_scores(
+                &values.iter().map(|&v| Some(v)).collect::<Vec<_>>(),
+                bins,
+                descending,
+            );
+            for (v, score) in values.iter().zip(scores) {
+                assert_eq!(
+                    Some(bin(*v, &edges, descending)),
+                    score,
+                    "v = {v}, bins = {bins}, descending = {descending}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn binning_by_the_edges_gives_the_scores() {
+        check_identity(&[1.0, 1.0, 2.0, 3.0, 3.0, 9.0], 5);
+        check_identity(&[5.0; 7], 5);
+        check_identity(&[-3.0, 0.0, 2.5, 2.5, 2.5, 2.5, 8.0, 10.0, 11.0], 4);
+        let skewed: Vec<f64> = (0..997)
+            .map(|i| ((i * 7919) % 1000) as f64 / 10.0)
+            .map(|x| (x * x).floor())
+            .collect();
+        for bins in [2, 3, 5, 10, 100] {
+            check_identity(&skewed, bins);
+        }
+    }
+
+    #[test]
+    fn state_round_trip_and_parameters() {
+        let mut state = BreaksCollector::default();
+        state.set_parameters(4, true).unwrap();
+        state.values = vec![-1.5, 3.0];
+        let back = BreaksCollector::from_bytes(&state.to_bytes());
+        assert_eq!(
+            (back.values, back.parameters),
+            (vec![-1.5, 3.0], Some((4, true)))
+        );
+        assert_eq!(state.set_parameters(5, true), Err((4, true)));
+    }
+
+    #[test]
+    fn scoring_new_values() {
+        let edges = breaks(vec![10.0, 20.0, 30.0, 40.0, 50.0], 5, false).unwrap();
+        assert_eq!(edges, vec![20.0, 30.0, 40.0, 50.0]);
+        assert_eq!(bin(5.0, &edges, false), 1);
+        assert_eq!(bin(35.0, &edges, false), 3);
+        assert_eq!(bin(1e9, &edges, false), 5);
+        assert_eq!(breaks(vec![], 5, false), None);
+    }
+}
