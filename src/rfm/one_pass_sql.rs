@@ -83,7 +83,15 @@ pub unsafe extern "C-unwind" fn rfm_agg_text_trans(
 v1_function_info!(pg_finfo_rfm_agg_text_trans);
 
 fn encoded<K: CustomerKey>(function: &str, collector: &RfmCollector<K>) -> Vec<u8> {
-    collector.to_bytes().unwrap_or_else(|size| {
+    too_large_is_an_error(function, collector, collector.to_bytes())
+}
+
+fn too_large_is_an_error<K: CustomerKey>(
+    function: &str,
+    collector: &RfmCollector<K>,
+    bytes: Result<Vec<u8>, usize>,
+) -> Vec<u8> {
+    bytes.unwrap_or_else(|size| {
         errors::raise(
             PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             format!("{function}: the summary of {} customers needs more than {size} bytes, over PostgreSQL's 1 GB limit for one value", collector.len()),
@@ -182,8 +190,14 @@ fn scores<K: CustomerKey, Id>(
         }
         Some(b) => b as u32,
     };
-    let collector = decoded::<K>(summary);
-    let latest = collector.latest_purchase();
+    let entries = summary::entries_from_bytes::<K>(summary).unwrap_or_else(|e| {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            format!("rfm_summary: {e}"),
+            None,
+        )
+    });
+    let latest = summary::latest_purchase(&entries);
     let as_of = match as_of {
         None => latest.unwrap_or(0), // no as_of given: the latest purchase in the summary
         Some(None) => errors::null_parameter("rfm_scores", "as_of", SCORES_HINT),
@@ -198,7 +212,7 @@ fn scores<K: CustomerKey, Id>(
     }
     let rules = segments::default_rules();
     let timestamp = |t: Option<i64>| t.and_then(|t| TimestampWithTimeZone::try_from(t).ok());
-    summary::score(&collector, as_of, bins)
+    summary::score(&entries, as_of, bins)
         .into_iter()
         .map(|s| {
             let cell = match (s.r, s.f, s.m) {
@@ -207,8 +221,8 @@ fn scores<K: CustomerKey, Id>(
             };
             (
                 id(s.customer),
-                timestamp(s.stats.first),
-                timestamp(s.stats.last),
+                timestamp(s.stats.first()),
+                timestamp(s.stats.last()),
                 s.recency_days,
                 s.stats.purchases as i64,
                 s.stats.monetary(),
@@ -257,17 +271,17 @@ fn rfm_agg_text_combine(
 }
 #[pg_extern(sql = false)]
 fn rfm_agg_serialize(state: Internal) -> Vec<u8> {
-    encoded(
-        "rfm_agg",
-        unsafe { state.get::<RfmCollector<i64>>() }.expect("STRICT"),
-    )
+    {
+        let collector = unsafe { state.get::<RfmCollector<i64>>() }.expect("STRICT");
+        too_large_is_an_error("rfm_agg", collector, collector.to_bytes_unsorted())
+    }
 }
 #[pg_extern(sql = false)]
 fn rfm_agg_text_serialize(state: Internal) -> Vec<u8> {
-    encoded(
-        "rfm_agg",
-        unsafe { state.get::<RfmCollector<Box<str>>>() }.expect("STRICT"),
-    )
+    {
+        let collector = unsafe { state.get::<RfmCollector<Box<str>>>() }.expect("STRICT");
+        too_large_is_an_error("rfm_agg", collector, collector.to_bytes_unsorted())
+    }
 }
 #[pg_extern(sql = false)]
 fn rfm_agg_deserialize(
