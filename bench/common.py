@@ -5,6 +5,7 @@ import time
 
 
 def median_seconds(conn, query, runs):
+    """conn: anything with execute(query).fetchall(): a psycopg or a DuckDB connection."""
     times = []
     for _ in range(runs):
         started = time.perf_counter()

@@ -7,7 +7,6 @@ query, loaded from a CSV export beforehand; the load is not timed). Run it with 
 import os
 import sys
 import tempfile
-import time
 
 import duckdb
 import psycopg
@@ -27,15 +26,6 @@ WINDOW = """SELECT count(*), sum(r + f + m) FROM (
               FROM bench_orders GROUP BY customer_id WINDOW w AS ()) s"""
 ONE_PASS = """SELECT count(*), sum(r + f + m)
               FROM rfm_scores((SELECT rfm_agg(customer_id, ts, amount) FROM bench_orders))"""
-
-
-def duckdb_median(con, query, runs):
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        con.execute(query).fetchall()
-        times.append(time.perf_counter() - started)
-    return sorted(times)[len(times) // 2]
 
 
 def main():
@@ -73,7 +63,7 @@ def main():
 
         rows = [
             ("PostgreSQL NTILE SQL", median_seconds(conn, NTILE, RUNS)),
-            ("DuckDB NTILE SQL", duckdb_median(duck, NTILE, RUNS)),
+            ("DuckDB NTILE SQL", median_seconds(duck, NTILE, RUNS)),
             ("window path: rfm_score(...) OVER () x3", median_seconds(conn, WINDOW, RUNS)),
             ("one pass: rfm_scores(rfm_agg(...))", median_seconds(conn, ONE_PASS, RUNS)),
         ]

@@ -69,3 +69,11 @@ def sql_error(conn, query, params=None):
         conn.execute(query, params)
     assert scalar(conn, "SELECT 1") == 1, "the session must survive the error"
     return caught.value.diag
+
+
+def force_parallel(conn):
+    """Makes the planner use parallel workers even for small tables, with the leader only
+    gathering, so that serialize, deserialize and combine really run."""
+    for setting in ("parallel_setup_cost = 0", "parallel_tuple_cost = 0", "min_parallel_table_scan_size = 0",
+                    "max_parallel_workers_per_gather = 2", "parallel_leader_participation = off"):
+        conn.execute(f"SET {setting}")

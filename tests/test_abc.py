@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, scalar, sql_error
+from conftest import ROOT, force_parallel, scalar, sql_error
 
 # R ineq's example values; issue 4 publishes their cumulative shares, largest first.
 Y = [541, 1463, 2445, 3438, 4437, 5401, 6392, 8304, 11904, 22261]
@@ -238,9 +238,7 @@ def test_abc_limits_with_losses_and_parallel_plan(db):
         negatives = scalar(db, "SELECT count(*) FROM margins WHERE m < 0")
         assert serial["d_count"] == negatives > 0
         assert serial["n"] == 200000
-        for statement in ("SET parallel_setup_cost = 0", "SET parallel_tuple_cost = 0",
-                          "SET min_parallel_table_scan_size = 0", "SET parallel_leader_participation = off"):
-            db.execute(statement)
+        force_parallel(db)
         plan = "\n".join(r[0] for r in db.execute("EXPLAIN (COSTS OFF) SELECT abc_limits(m) FROM margins"))
         assert "Partial Aggregate" in plan, plan
         assert scalar(db, "SELECT abc_limits(m) FROM margins") == serial

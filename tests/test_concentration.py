@@ -7,7 +7,7 @@ import time
 import psycopg
 import pytest
 
-from conftest import scalar, sql_error
+from conftest import force_parallel, scalar, sql_error
 
 # R package ineq 0.2-13, examples of ?Gini and ?Herfindahl:
 #   x <- c(541, 1463, 2445, 3438, 4437, 5401, 6392, 8304, 11904, 22261)
@@ -222,9 +222,6 @@ def test_row_order_does_not_matter(db):
     assert db.execute(query, (values,)).fetchone() == first
 
 
-PARALLEL = """SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
-              SET min_parallel_table_scan_size = 0; SET max_parallel_workers_per_gather = 2;
-              SET parallel_leader_participation = off"""
 SERIAL = "SET max_parallel_workers_per_gather = 0"
 ALL_MEASURES = """SELECT gini(x), gini_unbiased(x), hhi(x), hhi_normalized(x), top_share(x, 0.01),
                          pareto_ratio(x), pareto_ratio(x, 0.5), concentration_agg(x)::text
@@ -243,8 +240,7 @@ def test_parallel_plan_gives_the_serial_result(db):
         db.execute(SERIAL)
         serial = db.execute(ALL_MEASURES).fetchone()
         serial_groups = db.execute("SELECT grp, gini(x), top_share(x, 0.2) FROM parallel_values GROUP BY grp ORDER BY grp").fetchall()
-        for statement in PARALLEL.split(";"):
-            db.execute(statement)
+        force_parallel(db)
         plan = "\n".join(r[0] for r in db.execute("EXPLAIN (COSTS OFF) " + ALL_MEASURES))
         assert "Partial Aggregate" in plan and "Gather" in plan, plan
         assert db.execute(ALL_MEASURES).fetchone() == serial
@@ -257,8 +253,7 @@ def test_parallel_plan_gives_the_serial_result(db):
         db.execute("CREATE TABLE summaries AS SELECT concentration_agg(x) AS c FROM parallel_values GROUP BY (x * 100)::bigint % 20000")
         db.execute("ANALYZE summaries")
         rolled_serially = scalar(db, "SELECT rollup(c)::text FROM summaries")
-        for statement in PARALLEL.split(";"):
-            db.execute(statement)
+        force_parallel(db)
         plan = "\n".join(r[0] for r in db.execute("EXPLAIN (COSTS OFF) SELECT rollup(c) FROM summaries"))
         assert "Partial Aggregate" in plan, plan
         assert scalar(db, "SELECT rollup(c)::text FROM summaries") == rolled_serially == serial[-1]
@@ -272,8 +267,7 @@ def test_parallel_workers_must_agree_on_p(db):
     db.execute("DROP TABLE IF EXISTS varying_p")
     db.execute("CREATE TABLE varying_p AS SELECT g::float8 AS x, CASE WHEN g > 150000 THEN 0.2 ELSE 0.1 END AS p FROM generate_series(1, 300000) g")
     try:
-        for statement in PARALLEL.split(";"):
-            db.execute(statement)
+        force_parallel(db)
         diag = sql_error(db, "SELECT top_share(x, p) FROM varying_p")
         assert diag.sqlstate == "22023" and "same on every row" in diag.message_primary
     finally:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, scalar, sql_error
+from conftest import ROOT, force_parallel, scalar, sql_error
 
 
 @pytest.fixture(scope="module")
@@ -233,9 +233,7 @@ def test_one_pass_under_a_parallel_plan(db):
     try:
         serial = scalar(db, "SELECT rfm_agg(c, ts, amount)::text FROM many_orders")
         serial_text = scalar(db, "SELECT rfm_agg(c::text, ts, amount)::text FROM many_orders")
-        for statement in ("SET parallel_setup_cost = 0", "SET parallel_tuple_cost = 0",
-                          "SET min_parallel_table_scan_size = 0", "SET parallel_leader_participation = off"):
-            db.execute(statement)
+        force_parallel(db)
         plan = "\n".join(r[0] for r in db.execute("EXPLAIN (COSTS OFF) SELECT rfm_agg(c, ts, amount) FROM many_orders"))
         assert "Partial Aggregate" in plan, plan
         assert same_summary(scalar(db, "SELECT rfm_agg(c, ts, amount)::text FROM many_orders"), serial)
@@ -297,9 +295,7 @@ def test_rfm_breaks_parallel_plan(db):
     db.execute("ANALYZE spend")
     try:
         serial = scalar(db, "SELECT rfm_breaks(v, 10) FROM spend")
-        for statement in ("SET parallel_setup_cost = 0", "SET parallel_tuple_cost = 0",
-                          "SET min_parallel_table_scan_size = 0", "SET parallel_leader_participation = off"):
-            db.execute(statement)
+        force_parallel(db)
         plan = "\n".join(r[0] for r in db.execute("EXPLAIN (COSTS OFF) SELECT rfm_breaks(v, 10) FROM spend"))
         assert "Partial Aggregate" in plan
         assert scalar(db, "SELECT rfm_breaks(v, 10) FROM spend") == serial

@@ -58,35 +58,52 @@ fn positive_total(values: &[Option<f64>]) -> f64 {
         .value()
 }
 
+/// The groups of equal non-negative values, largest first, each with the number of
+/// non-negative values ranked above it; `class` names a group's class from (value, values above,
+/// group size). Negative values are D, NULLs None.
+fn classify(
+    values: &[Option<f64>],
+    mut class: impl FnMut(f64, usize, usize) -> AbcClass,
+) -> Vec<Option<AbcClass>> {
+    let mut classes = vec![None; values.len()];
+    let mut above = 0usize;
+    for group in descending(values).chunk_by(ties) {
+        let x = group[0].0;
+        let group_class = if x < 0.0 {
+            AbcClass::D
+        } else {
+            class(x, above, group.len())
+        };
+        if x >= 0.0 {
+            above += group.len();
+        }
+        group
+            .iter()
+            .for_each(|&(_, row)| classes[row] = Some(group_class));
+    }
+    classes
+}
+
 /// By cumulative share, largest first: A is the smallest top set whose share of the positive
 /// total reaches `a` (the value that crosses `a` is A), B continues until `b`, C is the rest,
 /// zeros are C and negatives D. 0 < a < b <= 1.
 pub fn by_value(values: &[Option<f64>], a: f64, b: f64) -> Vec<Option<AbcClass>> {
     let total = positive_total(values);
-    let mut classes = vec![None; values.len()];
     let mut before = CompensatedSum::default(); // the positive values ranked above this group
-    for group in descending(values).chunk_by(ties) {
-        let x = group[0].0;
-        let class = if x < 0.0 {
-            AbcClass::D
-        } else if x == 0.0 {
-            AbcClass::C
+    classify(values, |x, _, ties| {
+        if x == 0.0 {
+            return AbcClass::C;
+        }
+        let share_before = before.value() / total;
+        before.add(x * ties as f64);
+        if share_before < a {
+            AbcClass::A
+        } else if share_before < b {
+            AbcClass::B
         } else {
-            let share_before = before.value() / total;
-            before.add(x * group.len() as f64);
-            if share_before < a {
-                AbcClass::A
-            } else if share_before < b {
-                AbcClass::B
-            } else {
-                AbcClass::C
-            }
-        };
-        group
-            .iter()
-            .for_each(|&(_, row)| classes[row] = Some(class));
-    }
-    classes
+            AbcClass::C
+        }
+    })
 }
 
 /// By head count among the non-negative values (m of them), largest first: a group of equal
@@ -95,30 +112,16 @@ pub fn by_value(values: &[Option<f64>], a: f64, b: f64) -> Vec<Option<AbcClass>>
 pub fn by_rank(values: &[Option<f64>], a: f64, c: f64) -> Vec<Option<AbcClass>> {
     let ranked = values.iter().flatten().filter(|&&x| x >= 0.0).count();
     let m = ranked as f64;
-    let mut classes = vec![None; values.len()];
-    let mut above = 0usize;
-    for group in descending(values).chunk_by(ties) {
-        let x = group[0].0;
-        let class = if x < 0.0 {
-            AbcClass::D
+    classify(values, |_, above, ties| {
+        let below = ranked - above - ties;
+        if (above as f64) < a * m {
+            AbcClass::A
+        } else if (below as f64) < c * m {
+            AbcClass::C
         } else {
-            let below = ranked - above - group.len();
-            if (above as f64) < a * m {
-                AbcClass::A
-            } else if (below as f64) < c * m {
-                AbcClass::C
-            } else {
-                AbcClass::B
-            }
-        };
-        if x >= 0.0 {
-            above += group.len();
+            AbcClass::B
         }
-        group
-            .iter()
-            .for_each(|&(_, row)| classes[row] = Some(class));
-    }
-    classes
+    })
 }
 
 /// By the data's own limits (see `computed`): a group of equal values is A when fewer than the
@@ -133,23 +136,7 @@ pub fn by_computed_limits(values: &[Option<f64>]) -> Vec<Option<AbcClass>> {
         .collect();
     sort_non_negative(&mut ascending, &mut || {});
     let limits = computed_limits(&ascending);
-    let mut classes = vec![None; values.len()];
-    let mut above = 0usize;
-    for group in descending(values).chunk_by(ties) {
-        let x = group[0].0;
-        let class = if x < 0.0 {
-            AbcClass::D
-        } else {
-            class_of(above, limits.as_ref())
-        };
-        if x >= 0.0 {
-            above += group.len();
-        }
-        group
-            .iter()
-            .for_each(|&(_, row)| classes[row] = Some(class));
-    }
-    classes
+    classify(values, |_, above, _| class_of(above, limits.as_ref()))
 }
 
 /// The Pareto-chart series: for each value, the running total, largest first and including its

@@ -416,7 +416,12 @@ mod tests {
         only_returns.add(8, DAY, Some(-5.0));
         let stats = only_returns.sorted()[0].1;
         assert_eq!(
-            (stats.first(), stats.last(), stats.purchases, stats.monetary()),
+            (
+                stats.first(),
+                stats.last(),
+                stats.purchases,
+                stats.monetary()
+            ),
             (None, None, 0, -5.0)
         );
     }
