@@ -7,7 +7,7 @@
 /// (strictly above when descending), so equal values always score the same, whatever the row
 /// order. n counts the non-NULL values.
 pub fn rank_scores(values: &[Option<f64>], bins: u32, descending: bool) -> Vec<Option<i16>> {
-    let ranked = ascending_with_rows(values);
+    let ranked = ascending_with_rows(values, false);
     let n = ranked.len() as u64;
     let mut scores = vec![None; values.len()];
     let mut below = 0u64;
@@ -29,7 +29,7 @@ pub fn rank_scores(values: &[Option<f64>], bins: u32, descending: bool) -> Vec<O
 /// by their order in the partition, that is by the window's ORDER BY, so add one (e.g.
 /// `OVER (ORDER BY customer_id)`) for a reproducible split.
 pub fn ntile_scores(values: &[Option<f64>], bins: u32, descending: bool) -> Vec<Option<i16>> {
-    let mut ranked = ascending_with_rows(values);
+    let mut ranked = ascending_with_rows(values, true);
     if descending {
         // Largest first; rows with equal values stay in partition order.
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -50,14 +50,20 @@ pub fn ntile_scores(values: &[Option<f64>], bins: u32, descending: bool) -> Vec<
     scores
 }
 
-/// (value, row) for the rows with a value, ascending; equal values in partition order.
-fn ascending_with_rows(values: &[Option<f64>]) -> Vec<(f64, usize)> {
+/// (value, row) for the rows with a value, ascending. Equal values stay in partition order
+/// when `stable` (ntile splits them by it); the rank method scores them alike in any order, so
+/// it takes the faster unstable sort.
+fn ascending_with_rows(values: &[Option<f64>], stable: bool) -> Vec<(f64, usize)> {
     let mut ranked: Vec<(f64, usize)> = values
         .iter()
         .enumerate()
         .filter_map(|(row, v)| v.map(|x| (x, row)))
         .collect();
-    ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    if stable {
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0)); // rows were enumerated in order
+    } else {
+        ranked.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    }
     ranked
 }
 
