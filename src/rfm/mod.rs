@@ -3,6 +3,7 @@
 //! `scores` and `segments` hold the arithmetic, `sql` the window function and the functions.
 
 pub mod breaks;
+mod customers;
 mod one_pass_sql;
 pub mod scores;
 pub mod segments;

@@ -3,7 +3,7 @@
 //! is in `summary` and `scores`.
 
 use super::segments;
-use super::summary::{self, CustomerKey, RfmCollector};
+use super::summary::{self, CustomerKey, CustomerStats, RfmCollector, ScoreEdges, SummaryReader};
 use crate::aggregate::{new_state, state_mut, transition_state, unchanged_state, value_arg};
 use crate::errors;
 use crate::v1_function_info;
@@ -82,16 +82,9 @@ pub unsafe extern "C-unwind" fn rfm_agg_text_trans(
 }
 v1_function_info!(pg_finfo_rfm_agg_text_trans);
 
+/// The binary form of a finished collector; over 1 GB, an error.
 fn encoded<K: CustomerKey>(function: &str, collector: &RfmCollector<K>) -> Vec<u8> {
-    too_large_is_an_error(function, collector, collector.to_bytes())
-}
-
-fn too_large_is_an_error<K: CustomerKey>(
-    function: &str,
-    collector: &RfmCollector<K>,
-    bytes: Result<Vec<u8>, usize>,
-) -> Vec<u8> {
-    bytes.unwrap_or_else(|size| {
+    collector.to_bytes().unwrap_or_else(|size| {
         errors::raise(
             PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             format!("{function}: the summary of {} customers needs more than {size} bytes, over PostgreSQL's 1 GB limit for one value", collector.len()),
@@ -116,7 +109,9 @@ fn combine<K: CustomerKey>(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Internal {
     if let Some(second) = unsafe { second.get_mut::<RfmCollector<K>>() } {
-        unsafe { state_mut::<RfmCollector<K>>(&mut first, fcinfo) }.merge_from(second);
+        // Taken, not copied: PostgreSQL passes a state to combine once and then drops it.
+        let second = std::mem::take(second);
+        unsafe { state_mut::<RfmCollector<K>>(&mut first, fcinfo) }.merge(second);
     }
     first
 }
@@ -133,9 +128,18 @@ fn rollup_trans<K: CustomerKey>(
     state
 }
 
-fn final_summary<K: CustomerKey>(state: Internal) -> Option<Vec<u8>> {
-    let collector = unsafe { state.get::<RfmCollector<K>>() }?;
+fn final_summary<K: CustomerKey>(mut state: Internal) -> Option<Vec<u8>> {
+    let collector = unsafe { state.get_mut::<RfmCollector<K>>() }?;
+    collector.finish();
     (!collector.is_empty()).then(|| encoded("rfm_agg", collector))
+}
+
+/// A parallel worker's state: the summary's own form, sorted in the worker, so that the
+/// leader merges sorted runs.
+fn serialized<K: CustomerKey>(mut state: Internal) -> Vec<u8> {
+    let collector = unsafe { state.get_mut::<RfmCollector<K>>() }.expect("STRICT");
+    collector.finish();
+    encoded("rfm_agg", collector)
 }
 
 fn summary_in<K: CustomerKey>(input: &CStr) -> Vec<u8> {
@@ -157,52 +161,153 @@ fn summary_out<K: CustomerKey>(bytes: &[u8]) -> CString {
     CString::new(decoded::<K>(bytes).to_json().to_string()).expect("JSON has no NUL")
 }
 
-/// A row of rfm_scores: customer_id, first_order, last_order, recency_days, frequency,
-/// monetary, r, f, m, rfm_cell, rfm_total, segment (column names are in rfm_one_pass.sql).
-type ScoreRow<Id> = (
-    Id,
-    Option<TimestampWithTimeZone>,
-    Option<TimestampWithTimeZone>,
-    Option<f64>,
-    i64,
-    f64,
-    Option<i16>,
-    Option<i16>,
-    Option<i16>,
-    Option<String>,
-    Option<i32>,
-    Option<String>,
-);
-
 const SCORES_HINT: &str =
     "rfm_scores(summary, as_of => '2025-01-01', bins => 5); bins from 2 to 100.";
 
-fn scores<K: CustomerKey, Id>(
-    summary: &[u8],
-    as_of: Option<Option<TimestampWithTimeZone>>,
-    bins: Option<i32>,
-    id: impl Fn(&K) -> Id,
-) -> Vec<ScoreRow<Id>> {
-    let bins = match bins {
-        None => errors::null_parameter("rfm_scores", "bins", SCORES_HINT),
-        Some(b) if !(2..=100).contains(&b) => {
-            errors::parameter_out_of_range("rfm_scores", "bins", b, "[2, 100]", SCORES_HINT)
+/// A customer id as an rfm_scores column.
+trait IdColumn: CustomerKey {
+    /// # Safety
+    /// Called inside a PostgreSQL function; text is allocated in the current memory context.
+    unsafe fn datum(&self) -> pg_sys::Datum;
+}
+
+impl IdColumn for i64 {
+    unsafe fn datum(&self) -> pg_sys::Datum {
+        pg_sys::Datum::from(*self)
+    }
+}
+
+impl IdColumn for Box<str> {
+    unsafe fn datum(&self) -> pg_sys::Datum {
+        unsafe { text_datum(self) }
+    }
+}
+
+unsafe fn text_datum(text: &str) -> pg_sys::Datum {
+    let text = unsafe { pg_sys::cstring_to_text_with_len(text.as_ptr().cast(), text.len() as i32) };
+    pg_sys::Datum::from(text)
+}
+
+/// The arguments of rfm_scores(summary, [as_of,] bins), checked: None for a NULL summary.
+struct ScoresCall<'a> {
+    summary: Option<&'a [u8]>,
+    /// None: as of the latest purchase in the summary.
+    as_of: Option<i64>,
+    bins: u32,
+}
+
+unsafe fn scores_call<'a>(fcinfo: pg_sys::FunctionCallInfo, has_as_of: bool) -> ScoresCall<'a> {
+    unsafe {
+        let arg = |i: usize| {
+            (!pgrx::fcinfo::pg_arg_is_null(fcinfo, i))
+                .then(|| pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, i))
+        };
+        let bins = match arg(if has_as_of { 2 } else { 1 }).map(|d| d.value() as i32) {
+            None => errors::null_parameter("rfm_scores", "bins", SCORES_HINT),
+            Some(b) if !(2..=100).contains(&b) => {
+                errors::parameter_out_of_range("rfm_scores", "bins", b, "[2, 100]", SCORES_HINT)
+            }
+            Some(b) => b as u32,
+        };
+        let as_of = match (has_as_of, arg(1)) {
+            (false, _) => None,
+            (true, None) => errors::null_parameter("rfm_scores", "as_of", SCORES_HINT),
+            (true, Some(t)) => Some(t.value() as i64),
+        };
+        let summary = arg(0).map(|d| <&[u8]>::from_datum(d, false).expect("not NULL"));
+        ScoresCall {
+            summary,
+            as_of,
+            bins,
         }
-        Some(b) => b as u32,
+    }
+}
+
+/// rfm_scores in materialize mode: every row goes straight into the tuplestore PostgreSQL
+/// reads, formed once, rather than one call per row.
+///
+/// # Safety
+/// `fcinfo` is the current call's, with the arguments of the SQL declaration.
+unsafe fn rfm_scores<K: IdColumn>(
+    fcinfo: pg_sys::FunctionCallInfo,
+    has_as_of: bool,
+) -> pg_sys::Datum {
+    unsafe {
+        let call = scores_call(fcinfo, has_as_of);
+        pg_sys::InitMaterializedSRF(fcinfo, 0);
+        let Some(summary) = call.summary else {
+            return pg_sys::Datum::from(0); // no summary, no customers
+        };
+        let customers = SummaryReader::<K>::new(summary).unwrap_or_else(|e| {
+            errors::raise(
+                PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+                format!("rfm_summary: {e}"),
+                None,
+            )
+        });
+        let edges = ScoreEdges::of(customers.clone().stats(), call.bins);
+        let as_of = checked_as_of(edges.latest_purchase, call.as_of);
+        let rsinfo = (*fcinfo).resultinfo.cast::<pg_sys::ReturnSetInfo>();
+        let (store, desc) = ((*rsinfo).setResult, (*rsinfo).setDesc);
+        let mut cells = CellTexts::new(call.bins);
+        let row_memory = pg_sys::AllocSetContextCreateExtended(
+            pg_sys::CurrentMemoryContext,
+            c"rfm_scores row".as_ptr(),
+            pg_sys::ALLOCSET_DEFAULT_MINSIZE as usize,
+            pg_sys::ALLOCSET_DEFAULT_INITSIZE as usize,
+            pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
+        );
+        for (i, (customer, stats)) in customers.enumerate() {
+            if i % 65_536 == 0 {
+                pg_sys::check_for_interrupts!();
+            }
+            pg_sys::MemoryContextReset(row_memory);
+            let caller_memory = pg_sys::MemoryContextSwitchTo(row_memory);
+            let row = score_row(&customer, &stats, &edges, &mut cells, as_of);
+            let mut nulls = row.map(|column| column.is_none());
+            let mut values = row.map(|column| column.unwrap_or(pg_sys::Datum::from(0)));
+            pg_sys::tuplestore_putvalues(store, desc, values.as_mut_ptr(), nulls.as_mut_ptr());
+            pg_sys::MemoryContextSwitchTo(caller_memory);
+        }
+        pg_sys::MemoryContextDelete(row_memory);
+        pg_sys::Datum::from(0)
+    }
+}
+
+/// One customer's row of rfm_scores, None for NULL: customer_id, first_order, last_order,
+/// recency_days, frequency, monetary, r, f, m, rfm_cell, rfm_total, segment.
+unsafe fn score_row<K: IdColumn>(
+    customer: &K,
+    stats: &CustomerStats,
+    edges: &ScoreEdges,
+    cells: &mut CellTexts,
+    as_of: i64,
+) -> [Option<pg_sys::Datum>; 12] {
+    let (r, f, m) = edges.score(stats);
+    let cell = match (r, f, m) {
+        (Some(r), Some(f), Some(m)) => Some(unsafe { cells.get(r, f, m) }),
+        _ => None,
     };
-    let entries = summary::entries_from_bytes::<K>(summary).unwrap_or_else(|e| {
-        errors::raise(
-            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-            format!("rfm_summary: {e}"),
-            None,
-        )
-    });
-    let latest = summary::latest_purchase(&entries);
-    let as_of = match as_of {
-        None => latest.unwrap_or(0), // no as_of given: the latest purchase in the summary
-        Some(None) => errors::null_parameter("rfm_scores", "as_of", SCORES_HINT),
-        Some(Some(t)) => pg_sys::TimestampTz::from(t),
-    };
+    let float = |x: f64| pg_sys::Datum::from(x.to_bits());
+    [
+        Some(unsafe { customer.datum() }),
+        stats.first().map(pg_sys::Datum::from),
+        stats.last().map(pg_sys::Datum::from),
+        summary::recency_days(stats, as_of).map(float),
+        Some(pg_sys::Datum::from(stats.purchases as i64)),
+        Some(float(stats.monetary())),
+        r.map(pg_sys::Datum::from),
+        f.map(pg_sys::Datum::from),
+        m.map(pg_sys::Datum::from),
+        cell.map(|c| c.name),
+        cell.map(|c| c.total),
+        cell.and_then(|c| c.segment),
+    ]
+}
+
+/// as_of as given, or the latest purchase in the summary; an as_of before that is an error.
+fn checked_as_of(latest: Option<i64>, as_of: Option<i64>) -> i64 {
+    let as_of = as_of.unwrap_or(latest.unwrap_or(0));
     if let Some(latest) = latest.filter(|&l| l > as_of) {
         errors::raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
@@ -210,38 +315,75 @@ fn scores<K: CustomerKey, Id>(
             Some("Build the summary from the orders up to as_of: rfm_agg(...) FILTER (WHERE order_ts <= as_of), or WHERE order_ts <= as_of.".into()),
         );
     }
-    let rules = segments::default_rules();
-    let timestamp = |t: Option<i64>| t.and_then(|t| TimestampWithTimeZone::try_from(t).ok());
-    summary::score(&entries, as_of, bins)
+    as_of
+}
+
+/// The columns that depend only on the cell (r, f, m): rfm_cell, rfm_total and segment.
+#[derive(Clone, Copy)]
+struct Cell {
+    name: pg_sys::Datum,
+    total: pg_sys::Datum,
+    /// Only with 5 bins, which the default segments are written for.
+    segment: Option<pg_sys::Datum>,
+}
+
+/// Cells made once each (in the function's memory) for up to 9 bins, where there are at most
+/// 729 of them and a million customers share them; made per row (in the row's memory) above.
+struct CellTexts {
+    bins: u32,
+    rules: Vec<segments::Rule>,
+    made: Vec<Option<Cell>>,
+    /// Where the cells made once are allocated.
+    memory: pg_sys::MemoryContext,
+}
+
+impl CellTexts {
+    /// Cells allocated in the current memory context when made once.
+    unsafe fn new(bins: u32) -> Self {
+        let cached = if bins <= 9 { bins.pow(3) as usize } else { 0 };
+        CellTexts {
+            bins,
+            rules: segments::default_rules(),
+            made: vec![None; cached],
+            memory: unsafe { pg_sys::CurrentMemoryContext },
+        }
+    }
+
+    unsafe fn get(&mut self, r: i16, f: i16, m: i16) -> Cell {
+        let bins = self.bins as usize;
+        let index = ((r as usize - 1) * bins + (f as usize - 1)) * bins + (m as usize - 1);
+        if let Some(Some(cell)) = self.made.get(index) {
+            return *cell;
+        }
+        let cached = index < self.made.len();
+        let make = || unsafe {
+            let segment = (self.bins == 5)
+                .then(|| text_datum(segments::segment(&self.rules, r.into(), f.into(), m.into())));
+            Cell {
+                name: text_datum(&cell_name(r, f, m, self.bins)),
+                total: pg_sys::Datum::from(i32::from(r) + i32::from(f) + i32::from(m)),
+                segment,
+            }
+        };
+        if !cached {
+            return make();
+        }
+        let row_memory = unsafe { pg_sys::MemoryContextSwitchTo(self.memory) };
+        let cell = make();
+        unsafe { pg_sys::MemoryContextSwitchTo(row_memory) };
+        self.made[index] = Some(cell);
+        cell
+    }
+}
+
+/// '345' for bins up to 9, '3-4-5' above (a score may then have more digits).
+fn cell_name(r: i16, f: i16, m: i16, bins: u32) -> String {
+    if bins > 9 {
+        return format!("{r}-{f}-{m}");
+    }
+    [r, f, m]
         .into_iter()
-        .map(|s| {
-            let cell = match (s.r, s.f, s.m) {
-                (Some(r), Some(f), Some(m)) => Some((r, f, m)),
-                _ => None,
-            };
-            (
-                id(s.customer),
-                timestamp(s.stats.first()),
-                timestamp(s.stats.last()),
-                s.recency_days,
-                s.stats.purchases as i64,
-                s.stats.monetary(),
-                s.r,
-                s.f,
-                s.m,
-                cell.map(|(r, f, m)| {
-                    if bins <= 9 {
-                        format!("{r}{f}{m}")
-                    } else {
-                        format!("{r}-{f}-{m}")
-                    }
-                }),
-                cell.map(|(r, f, m)| i32::from(r) + i32::from(f) + i32::from(m)),
-                cell.filter(|_| bins == 5).map(|(r, f, m)| {
-                    segments::segment(&rules, r.into(), f.into(), m.into()).to_string()
-                }),
-            )
-        })
+        .map(|score| char::from(b'0' + score as u8))
         .collect()
 }
 
@@ -271,17 +413,11 @@ fn rfm_agg_text_combine(
 }
 #[pg_extern(sql = false)]
 fn rfm_agg_serialize(state: Internal) -> Vec<u8> {
-    {
-        let collector = unsafe { state.get::<RfmCollector<i64>>() }.expect("STRICT");
-        too_large_is_an_error("rfm_agg", collector, collector.to_bytes_unsorted())
-    }
+    serialized::<i64>(state)
 }
 #[pg_extern(sql = false)]
 fn rfm_agg_text_serialize(state: Internal) -> Vec<u8> {
-    {
-        let collector = unsafe { state.get::<RfmCollector<Box<str>>>() }.expect("STRICT");
-        too_large_is_an_error("rfm_agg", collector, collector.to_bytes_unsorted())
-    }
+    serialized::<Box<str>>(state)
 }
 #[pg_extern(sql = false)]
 fn rfm_agg_deserialize(
@@ -339,68 +475,30 @@ fn rfm_summary_out(bytes: &[u8]) -> CString {
 fn rfm_summary_text_out(bytes: &[u8]) -> CString {
     summary_out::<Box<str>>(bytes)
 }
-/// rfm_scores for one kind of customer id: as of the latest purchase, and as of a given time.
-/// (A macro because pgrx reads a set-returning function's columns off the written-out tuple.)
-macro_rules! rfm_scores_functions {
-    ($latest:ident, $as_of:ident, $key:ty, $id:ty, $to_id:expr) => {
-        #[pg_extern(sql = false)]
-        fn $latest(
-            summary: &[u8],
-            bins: Option<i32>,
-        ) -> TableIterator<
-            'static,
-            (
-                name!(customer_id, $id),
-                name!(first_order, Option<TimestampWithTimeZone>),
-                name!(last_order, Option<TimestampWithTimeZone>),
-                name!(recency_days, Option<f64>),
-                name!(frequency, i64),
-                name!(monetary, f64),
-                name!(r, Option<i16>),
-                name!(f, Option<i16>),
-                name!(m, Option<i16>),
-                name!(rfm_cell, Option<String>),
-                name!(rfm_total, Option<i32>),
-                name!(segment, Option<String>),
-            ),
-        > {
-            TableIterator::new(scores::<$key, $id>(summary, None, bins, $to_id))
+/// Declares one rfm_scores function: `rfm_scores_function!(name, id type, takes as_of)`.
+macro_rules! rfm_scores_function {
+    ($name:ident, $finfo:ident, $key:ty, $has_as_of:expr) => {
+        #[pg_guard]
+        #[no_mangle]
+        pub unsafe extern "C-unwind" fn $name(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+            unsafe { rfm_scores::<$key>(fcinfo, $has_as_of) }
         }
-
-        #[pg_extern(sql = false)]
-        fn $as_of(
-            summary: &[u8],
-            as_of: Option<TimestampWithTimeZone>,
-            bins: Option<i32>,
-        ) -> TableIterator<
-            'static,
-            (
-                name!(customer_id, $id),
-                name!(first_order, Option<TimestampWithTimeZone>),
-                name!(last_order, Option<TimestampWithTimeZone>),
-                name!(recency_days, Option<f64>),
-                name!(frequency, i64),
-                name!(monetary, f64),
-                name!(r, Option<i16>),
-                name!(f, Option<i16>),
-                name!(m, Option<i16>),
-                name!(rfm_cell, Option<String>),
-                name!(rfm_total, Option<i32>),
-                name!(segment, Option<String>),
-            ),
-        > {
-            TableIterator::new(scores::<$key, $id>(summary, Some(as_of), bins, $to_id))
-        }
+        v1_function_info!($finfo);
     };
 }
 
-rfm_scores_functions!(rfm_scores_latest, rfm_scores_as_of, i64, i64, |id: &i64| {
-    *id
-});
-rfm_scores_functions!(
+// For each kind of customer id, as of the latest purchase and as of a given time.
+rfm_scores_function!(rfm_scores_latest, pg_finfo_rfm_scores_latest, i64, false);
+rfm_scores_function!(rfm_scores_as_of, pg_finfo_rfm_scores_as_of, i64, true);
+rfm_scores_function!(
     rfm_scores_text_latest,
-    rfm_scores_text_as_of,
+    pg_finfo_rfm_scores_text_latest,
     Box<str>,
-    String,
-    Box::<str>::to_string
+    false
+);
+rfm_scores_function!(
+    rfm_scores_text_as_of,
+    pg_finfo_rfm_scores_text_as_of,
+    Box<str>,
+    true
 );

@@ -71,22 +71,22 @@ CREATE FUNCTION rfm_scores(summary rfm_summary, bins integer DEFAULT 5)
     RETURNS TABLE (customer_id bigint, first_order timestamp with time zone, last_order timestamp with time zone,
                    recency_days double precision, frequency bigint, monetary double precision,
                    r smallint, f smallint, m smallint, rfm_cell text, rfm_total integer, segment text)
-    AS 'MODULE_PATHNAME', 'rfm_scores_latest_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+    AS 'MODULE_PATHNAME', 'rfm_scores_latest' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
 CREATE FUNCTION rfm_scores(summary rfm_summary, as_of timestamp with time zone, bins integer DEFAULT 5)
     RETURNS TABLE (customer_id bigint, first_order timestamp with time zone, last_order timestamp with time zone,
                    recency_days double precision, frequency bigint, monetary double precision,
                    r smallint, f smallint, m smallint, rfm_cell text, rfm_total integer, segment text)
-    AS 'MODULE_PATHNAME', 'rfm_scores_as_of_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 1000;
+    AS 'MODULE_PATHNAME', 'rfm_scores_as_of' LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 1000;
 CREATE FUNCTION rfm_scores(summary rfm_summary_text, bins integer DEFAULT 5)
     RETURNS TABLE (customer_id text, first_order timestamp with time zone, last_order timestamp with time zone,
                    recency_days double precision, frequency bigint, monetary double precision,
                    r smallint, f smallint, m smallint, rfm_cell text, rfm_total integer, segment text)
-    AS 'MODULE_PATHNAME', 'rfm_scores_text_latest_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+    AS 'MODULE_PATHNAME', 'rfm_scores_text_latest' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
 CREATE FUNCTION rfm_scores(summary rfm_summary_text, as_of timestamp with time zone, bins integer DEFAULT 5)
     RETURNS TABLE (customer_id text, first_order timestamp with time zone, last_order timestamp with time zone,
                    recency_days double precision, frequency bigint, monetary double precision,
                    r smallint, f smallint, m smallint, rfm_cell text, rfm_total integer, segment text)
-    AS 'MODULE_PATHNAME', 'rfm_scores_text_as_of_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 1000;
+    AS 'MODULE_PATHNAME', 'rfm_scores_text_as_of' LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 1000;
 COMMENT ON FUNCTION rfm_scores(rfm_summary, integer) IS
 'Scores every customer of a summary (as of its latest purchase): recency_days, frequency, monetary, r, f, m (the rank method of rfm_score), rfm_cell ''545'', rfm_total r+f+m, and the default segment when bins = 5.';
 COMMENT ON FUNCTION rfm_scores(rfm_summary, timestamp with time zone, integer) IS

@@ -6,30 +6,48 @@
 //! A row with a negative amount is a return: it lowers the monetary value but is no purchase,
 //! so it changes neither frequency nor recency. A NULL amount is a purchase of no known value.
 
+use super::breaks::{bin, breaks};
+use super::customers::{merge_runs, Order, OrderCounter, Run};
 use crate::compensated::CompensatedSum;
+use crate::sort::{i64_key, sort_by_key, sort_by_key_with_scratch};
+use rustc_hash::FxHashMap;
 use serde_json::{json, Value};
-// FxHash: customer ids need no protection from crafted collisions, and SipHash was the cost
-// of the one-pass path's per-row lookup.
-use rustc_hash::FxHashMap as HashMap;
 use std::hash::Hash;
 
 /// A customer id as it is kept in a summary.
 pub trait CustomerKey: Eq + Hash + Ord + Clone {
     /// 1 for bigint ids, 2 for text ids: summaries of the two kinds never mix.
     const KIND: u8;
+    /// The bytes of every id in the binary form, when they are all alike.
+    const FIXED_BYTES: Option<usize>;
     fn write(&self, out: &mut Vec<u8>);
     fn read(bytes: &mut &[u8]) -> Result<Self, String>;
+    /// Reads past an id without making it.
+    fn skip(bytes: &mut &[u8]) -> Result<(), String>;
     fn to_json(&self) -> Value;
     fn from_json(value: &Value) -> Option<Self>;
+    /// Sorts a summary's customers by id.
+    fn sort_by_id(entries: &mut [(Self, CustomerStats)]) {
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    }
+    /// Sorts orders by customer, a customer's orders staying in the order they came.
+    /// (`scratch` is for a radix sort, kept by the caller from one batch to the next.)
+    fn sort_orders(orders: &mut [Order<Self>], _scratch: &mut Vec<Order<Self>>) {
+        orders.sort_by(|a, b| a.customer.cmp(&b.customer));
+    }
 }
 
 impl CustomerKey for i64 {
     const KIND: u8 = 1;
+    const FIXED_BYTES: Option<usize> = Some(8);
     fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_le_bytes());
     }
     fn read(bytes: &mut &[u8]) -> Result<Self, String> {
         Ok(i64::from_le_bytes(take::<8>(bytes)?))
+    }
+    fn skip(bytes: &mut &[u8]) -> Result<(), String> {
+        take::<8>(bytes).map(drop)
     }
     fn to_json(&self) -> Value {
         Value::from(*self)
@@ -37,24 +55,27 @@ impl CustomerKey for i64 {
     fn from_json(value: &Value) -> Option<Self> {
         value.as_i64()
     }
+    fn sort_by_id(entries: &mut [(Self, CustomerStats)]) {
+        sort_by_key(entries, |e| i64_key(e.0), &mut || ());
+    }
+    fn sort_orders(orders: &mut [Order<Self>], scratch: &mut Vec<Order<Self>>) {
+        sort_by_key_with_scratch(orders, scratch, |o| i64_key(o.customer), &mut || ());
+        // stable
+    }
 }
 
 impl CustomerKey for Box<str> {
     const KIND: u8 = 2;
+    const FIXED_BYTES: Option<usize> = None;
     fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&(self.len() as u32).to_le_bytes());
         out.extend_from_slice(self.as_bytes());
     }
     fn read(bytes: &mut &[u8]) -> Result<Self, String> {
-        let len = u32::from_le_bytes(take::<4>(bytes)?) as usize;
-        if bytes.len() < len {
-            return Err("truncated customer id".into());
-        }
-        let (text, rest) = bytes.split_at(len);
-        *bytes = rest;
-        std::str::from_utf8(text)
-            .map(Into::into)
-            .map_err(|_| "customer id is not UTF-8".into())
+        read_text(bytes).map(Into::into)
+    }
+    fn skip(bytes: &mut &[u8]) -> Result<(), String> {
+        read_text(bytes).map(drop)
     }
     fn to_json(&self) -> Value {
         Value::from(self.as_ref())
@@ -62,6 +83,16 @@ impl CustomerKey for Box<str> {
     fn from_json(value: &Value) -> Option<Self> {
         value.as_str().map(Into::into)
     }
+}
+
+fn read_text<'a>(bytes: &mut &'a [u8]) -> Result<&'a str, String> {
+    let len = u32::from_le_bytes(take::<4>(bytes)?) as usize;
+    if bytes.len() < len {
+        return Err("truncated customer id".into());
+    }
+    let (text, rest) = bytes.split_at(len);
+    *bytes = rest;
+    std::str::from_utf8(text).map_err(|_| "customer id is not UTF-8".into())
 }
 
 fn take<const N: usize>(bytes: &mut &[u8]) -> Result<[u8; N], String> {
@@ -116,8 +147,8 @@ impl CustomerStats {
         (self.purchases > 0).then_some(self.last)
     }
 
-    pub fn add(&mut self, at: i64, amount: Option<f64>) {
-        let amount = amount.unwrap_or(0.0);
+    /// Counts an order; a purchase of unknown value (NULL) counts with amount 0.
+    pub fn add(&mut self, at: i64, amount: f64) {
         self.amount.add(amount);
         if amount >= 0.0 {
             self.purchases += 1;
@@ -140,15 +171,29 @@ impl CustomerStats {
 }
 
 /// Per-customer statistics of the orders seen so far.
-#[derive(Debug)]
+///
+/// Orders with bigint ids are counted in sorted batches (see `customers`); summaries and
+/// parallel workers' states arrive sorted by id and are merged as sorted runs, which is linear
+/// and needs no hash table: the leader of a parallel plan merges the workers' states while the
+/// other cores idle, so that tail must be short. `finish` brings everything into one run; a
+/// finished collector is read.
 pub struct RfmCollector<K: CustomerKey> {
-    customers: HashMap<K, CustomerStats>,
+    orders: OrderCounter<K>,
+    /// Orders with text ids (a batch would copy every id; a lookup copies only new ones), and
+    /// the customers of summaries merged past `MAX_RUNS_MERGED`.
+    table: FxHashMap<K, CustomerStats>,
+    /// Customers sorted by id, each once; a customer may also be counted in the fields above.
+    run: Run<K>,
+    runs_merged: usize,
 }
 
 impl<K: CustomerKey> Default for RfmCollector<K> {
     fn default() -> Self {
         RfmCollector {
-            customers: HashMap::default(),
+            orders: OrderCounter::default(),
+            table: FxHashMap::default(),
+            run: Vec::new(),
+            runs_merged: 0,
         }
     }
 }
@@ -160,66 +205,68 @@ const STATS_BYTES: usize = 40;
 /// PostgreSQL's largest value (1 GB), which a summary or a parallel state must fit.
 pub const MAX_BYTES: usize = 0x3fff_ffff - 4;
 const NONE: i64 = i64::MIN;
+/// Sorted runs merged pairwise cost O(customers) each: past this many (a rollup of thousands
+/// of summaries), further runs go into the hash table instead.
+const MAX_RUNS_MERGED: usize = 16;
 
 impl<K: CustomerKey> RfmCollector<K> {
     pub fn add(&mut self, customer: K, at: i64, amount: Option<f64>) {
-        self.customers.entry(customer).or_default().add(at, amount);
+        self.orders.add(customer, at, amount);
     }
 
-    pub fn len(&self) -> usize {
-        self.customers.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.customers.is_empty()
-    }
-
-    /// `merge` without taking `other`: its ids are copied.
-    pub fn merge_from(&mut self, other: &RfmCollector<K>) {
-        for (customer, stats) in &other.customers {
-            match self.customers.get_mut(customer) {
-                Some(mine) => mine.merge(stats),
-                None => {
-                    self.customers.insert(customer.clone(), *stats);
-                }
+    pub fn merge(&mut self, mut other: RfmCollector<K>) {
+        other.finish();
+        if self.run.is_empty() {
+            self.run = other.run;
+        } else if self.runs_merged < MAX_RUNS_MERGED {
+            self.run = merge_runs(std::mem::take(&mut self.run), other.run);
+        } else {
+            for (customer, stats) in other.run {
+                self.table.entry(customer).or_default().merge(&stats);
             }
         }
+        self.runs_merged += 1;
     }
 
-    pub fn merge(&mut self, other: RfmCollector<K>) {
-        for (customer, stats) in other.customers {
-            self.customers.entry(customer).or_default().merge(&stats);
+    /// Brings every customer into the sorted run: needed before the collector is read (the
+    /// `&self` methods below panic otherwise).
+    pub fn finish(&mut self) {
+        let counted = std::mem::take(&mut self.orders).into_run();
+        self.run = merge_runs(std::mem::take(&mut self.run), counted);
+        if !self.table.is_empty() {
+            let mut looked_up: Run<K> = std::mem::take(&mut self.table).into_iter().collect();
+            K::sort_by_id(&mut looked_up);
+            self.run = merge_runs(std::mem::take(&mut self.run), looked_up);
         }
     }
 
     /// The customers sorted by id: the order summaries are stored and scored in.
-    pub fn sorted(&self) -> Vec<(&K, &CustomerStats)> {
-        let mut entries: Vec<(&K, &CustomerStats)> = self.customers.iter().collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        entries
+    pub fn customers(&self) -> &[(K, CustomerStats)] {
+        assert!(
+            self.orders.is_empty() && self.table.is_empty(),
+            "read an RfmCollector before finish()"
+        );
+        &self.run
+    }
+
+    pub fn len(&self) -> usize {
+        self.customers().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The binary form of a summary: customers sorted by id, so that equal summaries are equal
     /// bytes; or the size it would need when that is over PostgreSQL's 1 GB limit.
     pub fn to_bytes(&self) -> Result<Vec<u8>, usize> {
-        self.write_bytes(self.sorted().into_iter())
-    }
-
-    /// The same form in any order, for a parallel worker's state, which is merged, not stored.
-    pub fn to_bytes_unsorted(&self) -> Result<Vec<u8>, usize> {
-        self.write_bytes(self.customers.iter())
-    }
-
-    fn write_bytes<'a>(
-        &'a self,
-        entries: impl Iterator<Item = (&'a K, &'a CustomerStats)>,
-    ) -> Result<Vec<u8>, usize> {
-        let mut out = Vec::with_capacity(HEADER_BYTES + self.len() * (STATS_BYTES + 8));
+        let customers = self.customers();
+        let mut out = Vec::with_capacity(HEADER_BYTES + customers.len() * (STATS_BYTES + 8));
         out.push(FORMAT_VERSION);
         out.push(K::KIND);
         out.extend_from_slice(&[0; 6]);
-        out.extend_from_slice(&(self.len() as u64).to_le_bytes());
-        for (customer, stats) in entries {
+        out.extend_from_slice(&(customers.len() as u64).to_le_bytes());
+        for (customer, stats) in customers {
             customer.write(&mut out);
             out.extend_from_slice(&stats.first().unwrap_or(NONE).to_le_bytes());
             out.extend_from_slice(&stats.last().unwrap_or(NONE).to_le_bytes());
@@ -233,47 +280,105 @@ impl<K: CustomerKey> RfmCollector<K> {
         Ok(out)
     }
 
+    /// A collector holding a binary summary (or a parallel state), finished.
     pub fn from_bytes(bytes: &[u8]) -> Result<RfmCollector<K>, String> {
-        let entries = entries_from_bytes::<K>(bytes)?;
-        let mut customers = HashMap::with_capacity_and_hasher(entries.len(), Default::default());
-        customers.extend(entries);
-        Ok(RfmCollector { customers })
+        let run = entries_from_bytes::<K>(bytes)?;
+        if run.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+            return Err("customers out of order".into());
+        }
+        Ok(RfmCollector {
+            run,
+            ..RfmCollector::default()
+        })
     }
 }
 
-/// The customers of a binary summary, in its order (by id for a stored summary), without
-/// building a hash table: scoring only reads them in order.
-pub fn entries_from_bytes<K: CustomerKey>(
-    mut bytes: &[u8],
-) -> Result<Vec<(K, CustomerStats)>, String> {
-    let header = take::<HEADER_BYTES>(&mut bytes)?;
-    if header[0] != FORMAT_VERSION {
-        return Err(format!("unknown rfm_summary format version {}", header[0]));
+/// The customers of a binary summary, in its order (by id), read in place.
+pub fn entries_from_bytes<K: CustomerKey>(bytes: &[u8]) -> Result<Vec<(K, CustomerStats)>, String> {
+    Ok(SummaryReader::new(bytes)?.collect())
+}
+
+/// Reads the customers of a binary summary in place, without copying them out first: the
+/// summary is checked whole when the reader is made, so reading cannot fail afterwards.
+#[derive(Clone)]
+pub struct SummaryReader<'a, K> {
+    rest: &'a [u8],
+    remaining: usize,
+    key: std::marker::PhantomData<K>,
+}
+
+impl<'a, K: CustomerKey> SummaryReader<'a, K> {
+    pub fn new(mut bytes: &'a [u8]) -> Result<Self, String> {
+        let header = take::<HEADER_BYTES>(&mut bytes)?;
+        if header[0] != FORMAT_VERSION {
+            return Err(format!("unknown rfm_summary format version {}", header[0]));
+        }
+        if header[1] != K::KIND {
+            return Err("the summary's customer ids are of another type".into());
+        }
+        let count = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes")) as usize;
+        match K::FIXED_BYTES {
+            Some(id_bytes) if Some(bytes.len()) != count.checked_mul(id_bytes + STATS_BYTES) => {
+                return Err("the summary's size does not match its customer count".into());
+            }
+            Some(_) => {}
+            None => {
+                let mut check = bytes;
+                for _ in 0..count {
+                    K::skip(&mut check)?;
+                    take::<STATS_BYTES>(&mut check)?;
+                }
+                if !check.is_empty() {
+                    return Err("trailing bytes after the last customer".into());
+                }
+            }
+        }
+        Ok(SummaryReader {
+            rest: bytes,
+            remaining: count,
+            key: std::marker::PhantomData,
+        })
     }
-    if header[1] != K::KIND {
-        return Err("the summary's customer ids are of another type".into());
+
+    /// Only the statistics (text ids are skipped, not copied).
+    pub fn stats(self) -> impl ExactSizeIterator<Item = CustomerStats> + 'a {
+        let mut rest = self.rest;
+        (0..self.remaining).map(move |_| {
+            K::skip(&mut rest).expect("checked");
+            read_stats(&mut rest)
+        })
     }
-    let count = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes")) as usize;
-    let mut entries = Vec::with_capacity(count.min(bytes.len() / STATS_BYTES));
-    for _ in 0..count {
-        let customer = K::read(&mut bytes)?;
-        let first = i64::from_le_bytes(take::<8>(&mut bytes)?);
-        let last = i64::from_le_bytes(take::<8>(&mut bytes)?);
-        let purchases = u64::from_le_bytes(take::<8>(&mut bytes)?);
-        let sum = f64::from_le_bytes(take::<8>(&mut bytes)?);
-        let compensation = f64::from_le_bytes(take::<8>(&mut bytes)?);
-        let stats = CustomerStats::new(
-            (first != NONE).then_some(first),
-            (last != NONE).then_some(last),
-            purchases,
-            CompensatedSum::from_parts(sum, compensation),
-        );
-        entries.push((customer, stats));
+}
+
+impl<K: CustomerKey> Iterator for SummaryReader<'_, K> {
+    type Item = (K, CustomerStats);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        (self.remaining > 0).then(|| {
+            self.remaining -= 1;
+            let customer = K::read(&mut self.rest).expect("checked");
+            (customer, read_stats(&mut self.rest))
+        })
     }
-    if !bytes.is_empty() {
-        return Err("trailing bytes after the last customer".into());
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
     }
-    Ok(entries)
+}
+
+fn read_stats(bytes: &mut &[u8]) -> CustomerStats {
+    let mut word = || take::<8>(bytes).expect("checked");
+    let first = i64::from_le_bytes(word());
+    let last = i64::from_le_bytes(word());
+    let purchases = u64::from_le_bytes(word());
+    let sum = f64::from_le_bytes(word());
+    let compensation = f64::from_le_bytes(word());
+    CustomerStats::new(
+        (first != NONE).then_some(first),
+        (last != NONE).then_some(last),
+        purchases,
+        CompensatedSum::from_parts(sum, compensation),
+    )
 }
 
 impl<K: CustomerKey> RfmCollector<K> {
@@ -281,8 +386,8 @@ impl<K: CustomerKey> RfmCollector<K> {
     /// with times in microseconds since 2000-01-01 (PostgreSQL's epoch), null for none; exact.
     pub fn to_json(&self) -> Value {
         let customers: Vec<Value> = self
-            .sorted()
-            .into_iter()
+            .customers()
+            .iter()
             .map(|(customer, s)| {
                 json!([
                     customer.to_json(),
@@ -305,7 +410,7 @@ impl<K: CustomerKey> RfmCollector<K> {
             .and_then(|o| o.get("customers"))
             .and_then(Value::as_array)
             .ok_or("expected {\"customers\": [...]}")?;
-        let mut customers = HashMap::with_capacity_and_hasher(rows.len(), Default::default());
+        let mut run = Vec::with_capacity(rows.len());
         for row in rows {
             let bad = || format!("bad customer entry {row}");
             let fields = row.as_array().filter(|a| a.len() == 6).ok_or_else(bad)?;
@@ -327,71 +432,86 @@ impl<K: CustomerKey> RfmCollector<K> {
                 return Err(bad());
             }
             let amount = CompensatedSum::from_parts(finite(&fields[4])?, finite(&fields[5])?);
-            let stats = CustomerStats::new(first, last, purchases, amount);
-            if customers.insert(customer, stats).is_some() {
-                return Err(format!("customer {} appears twice", fields[0]));
-            }
+            run.push((customer, CustomerStats::new(first, last, purchases, amount)));
         }
-        Ok(RfmCollector { customers })
+        K::sort_by_id(&mut run);
+        if let Some(twice) = run.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            return Err(format!("customer {} appears twice", twice[0].0.to_json()));
+        }
+        Ok(RfmCollector {
+            run,
+            ..RfmCollector::default()
+        })
     }
 }
 
 impl RfmCollector<Box<str>> {
     /// `add` for a text id, copying the id only for a customer not seen before.
     pub fn add_text(&mut self, customer: &str, at: i64, amount: Option<f64>) {
-        match self.customers.get_mut(customer) {
+        let amount = amount.unwrap_or(0.0);
+        match self.table.get_mut(customer) {
             Some(stats) => stats.add(at, amount),
-            None => self.add(customer.into(), at, amount),
+            None => self
+                .table
+                .entry(customer.into())
+                .or_default()
+                .add(at, amount),
         }
     }
 }
 
-/// One customer of a summary, scored.
-#[derive(Debug)]
-pub struct Scored<'a, K> {
-    pub customer: &'a K,
-    pub stats: &'a CustomerStats,
-    /// Days from the last purchase to `as_of`; None without purchases.
-    pub recency_days: Option<f64>,
-    pub r: Option<i16>,
-    pub f: Option<i16>,
-    pub m: Option<i16>,
-}
-
 pub const MICROS_PER_DAY: f64 = 86_400_000_000.0;
 
-/// Scores every customer like `rfm_score(...) OVER ()` would over the grouped orders: R by the
-/// last purchase, F by the number of purchases, M by the net amount, all with the default
-/// (rank) method. Customers sorted by id.
-pub fn score<K: CustomerKey>(
-    entries: &[(K, CustomerStats)],
-    as_of: i64,
-    bins: u32,
-) -> Vec<Scored<'_, K>> {
-    use super::scores::rank_scores;
-    let column = |value: fn(&CustomerStats) -> Option<f64>| -> Vec<Option<f64>> {
-        entries.iter().map(|(_, s)| value(s)).collect()
-    };
-    let r = rank_scores(&column(|s| s.last().map(|t| t as f64)), bins, false);
-    let f = rank_scores(&column(|s| Some(s.purchases as f64)), bins, false);
-    let m = rank_scores(&column(|s| Some(s.monetary())), bins, false);
-    entries
-        .iter()
-        .enumerate()
-        .map(|(i, (customer, stats))| Scored {
-            customer,
-            stats,
-            recency_days: stats.last().map(|t| (as_of - t) as f64 / MICROS_PER_DAY),
-            r: r[i],
-            f: f[i],
-            m: m[i],
-        })
-        .collect()
+/// Where the R, F and M scores of a summary's customers change (see `breaks`): R by the last
+/// purchase, F by the number of purchases, M by the net amount, all with the default (rank)
+/// method, so that every customer scores as `rfm_score(...) OVER ()` would over the grouped
+/// orders. Binning by edges sorts three columns of values, and no (value, row) pairs.
+#[derive(Debug)]
+pub struct ScoreEdges {
+    r: Option<Vec<f64>>,
+    f: Option<Vec<f64>>,
+    m: Option<Vec<f64>>,
+    /// The latest purchase of any customer, None without purchases.
+    pub latest_purchase: Option<i64>,
 }
 
-/// The latest purchase of any customer.
-pub fn latest_purchase<K: CustomerKey>(entries: &[(K, CustomerStats)]) -> Option<i64> {
-    entries.iter().filter_map(|(_, s)| s.last()).max()
+impl ScoreEdges {
+    /// Reads the customers once.
+    pub fn of(customers: impl ExactSizeIterator<Item = CustomerStats>, bins: u32) -> ScoreEdges {
+        let n = customers.len();
+        let (mut r, mut f, mut m) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for stats in customers {
+            r.extend(stats.last());
+            f.push(stats.purchases as f64);
+            m.push(stats.monetary());
+        }
+        let latest_purchase = r.iter().copied().reduce(i64::max);
+        ScoreEdges {
+            r: breaks(r.into_iter().map(|t| t as f64).collect(), bins, false),
+            f: breaks(f, bins, false),
+            m: breaks(m, bins, false),
+            latest_purchase,
+        }
+    }
+
+    /// (r, f, m); r is None for a customer without purchases (returns only).
+    pub fn score(&self, stats: &CustomerStats) -> (Option<i16>, Option<i16>, Option<i16>) {
+        let one = |edges: &Option<Vec<f64>>, value: f64| Some(bin(value, edges.as_ref()?, false));
+        (
+            stats.last().and_then(|t| one(&self.r, t as f64)),
+            one(&self.f, stats.purchases as f64),
+            one(&self.m, stats.monetary()),
+        )
+    }
+}
+
+/// Days from the last purchase to `as_of`; None without purchases.
+pub fn recency_days(stats: &CustomerStats, as_of: i64) -> Option<f64> {
+    stats.last().map(|t| (as_of - t) as f64 / MICROS_PER_DAY)
 }
 
 #[cfg(test)]
@@ -406,7 +526,8 @@ mod tests {
         c.add(7, 10 * DAY, Some(50.0));
         c.add(7, 30 * DAY, Some(-20.0)); // a return, after the last purchase
         c.add(7, 5 * DAY, None); // a purchase of unknown value
-        let stats = c.sorted()[0].1;
+        c.finish();
+        let stats = c.customers()[0].1;
         assert_eq!(
             (stats.first(), stats.last(), stats.purchases),
             (Some(5 * DAY), Some(10 * DAY), 2)
@@ -414,7 +535,8 @@ mod tests {
         assert_eq!(stats.monetary(), 30.0);
         let mut only_returns = RfmCollector::<i64>::default();
         only_returns.add(8, DAY, Some(-5.0));
-        let stats = only_returns.sorted()[0].1;
+        only_returns.finish();
+        let stats = only_returns.customers()[0].1;
         assert_eq!(
             (
                 stats.first(),
@@ -446,6 +568,8 @@ mod tests {
             part.add(customer, day * DAY, Some(amount));
         }
         left.merge(right);
+        left.finish();
+        whole.finish();
         assert_eq!(left.to_bytes().unwrap(), whole.to_bytes().unwrap());
     }
 
@@ -461,17 +585,19 @@ mod tests {
         ] {
             c.add(customer, day * DAY, Some(amount));
         }
+        c.finish();
         let bytes = c.to_bytes().unwrap();
         let entries = entries_from_bytes::<i64>(&bytes).unwrap();
-        let scored = score(&entries, 10 * DAY, 5);
-        let r: Vec<Option<i16>> = scored.iter().map(|s| s.r).collect();
+        let edges = ScoreEdges::of(SummaryReader::<i64>::new(&bytes).unwrap().stats(), 5);
+        let scored: Vec<_> = entries.iter().map(|(_, s)| edges.score(s)).collect();
         // last purchases: days 5, 3, 9 and none: below = 1, 0, 2 of n = 3.
+        let r: Vec<Option<i16>> = scored.iter().map(|s| s.0).collect();
         assert_eq!(r, vec![Some(2), Some(1), Some(4), None]);
-        let f: Vec<Option<i16>> = scored.iter().map(|s| s.f).collect();
         // purchases 2, 1, 1, 0: below = 3, 1, 1, 0 of 4.
+        let f: Vec<Option<i16>> = scored.iter().map(|s| s.1).collect();
         assert_eq!(f, vec![Some(4), Some(2), Some(2), Some(1)]);
-        assert_eq!(scored[0].recency_days, Some(5.0));
-        assert_eq!(latest_purchase(&entries), Some(9 * DAY));
+        assert_eq!(recency_days(&entries[0].1, 10 * DAY), Some(5.0));
+        assert_eq!(edges.latest_purchase, Some(9 * DAY));
     }
 
     #[test]
@@ -479,6 +605,7 @@ mod tests {
         let mut ids = RfmCollector::<i64>::default();
         ids.add(-4, DAY, Some(1.5));
         ids.add(9, 2 * DAY, Some(-3.0));
+        ids.finish();
         let bytes = ids.to_bytes().unwrap();
         assert_eq!(
             RfmCollector::<i64>::from_bytes(&bytes)
@@ -495,9 +622,10 @@ mod tests {
         let mut names = RfmCollector::<Box<str>>::default();
         names.add("émile".into(), DAY, Some(2.0));
         names.add("ann".into(), 3 * DAY, Some(1.0));
+        names.finish();
         let bytes = names.to_bytes().unwrap();
         let back = RfmCollector::<Box<str>>::from_bytes(&bytes).unwrap();
-        assert_eq!(back.sorted()[0].0.as_ref(), "ann");
+        assert_eq!(back.customers()[0].0.as_ref(), "ann");
         assert_eq!(back.to_bytes().unwrap(), bytes);
         assert!(RfmCollector::<Box<str>>::from_bytes(&bytes[..bytes.len() - 1]).is_err());
     }
@@ -508,6 +636,7 @@ mod tests {
         c.add(1, DAY, Some(0.1));
         c.add(1, DAY, Some(0.2));
         c.add(2, DAY, Some(-1.0));
+        c.finish();
         let text = c.to_json().to_string();
         let back = RfmCollector::<i64>::from_json(&text).unwrap();
         assert_eq!(back.to_bytes().unwrap(), c.to_bytes().unwrap());
