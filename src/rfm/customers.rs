@@ -94,17 +94,45 @@ impl<K: CustomerKey> OrderCounter<K> {
     }
 }
 
-/// Merges two runs sorted by id into one, adding up a customer found in both.
-pub fn merge_runs<K: CustomerKey>(mut left: Run<K>, mut right: Run<K>) -> Run<K> {
-    if left.is_empty() {
-        return right;
+/// Customers sorted by id, from memory or read from a binary summary.
+pub type Source<'a, K> = Box<dyn Iterator<Item = (K, CustomerStats)> + 'a>;
+
+/// Merges any number of sources sorted by id in one pass, adding up a customer found in
+/// several; Err when a source is out of order (a corrupted summary).
+pub fn merge_sources<K: CustomerKey>(mut sources: Vec<Source<'_, K>>) -> Result<Run<K>, String> {
+    let mut heads: Vec<Option<(K, CustomerStats)>> = sources.iter_mut().map(|s| s.next()).collect();
+    let mut merged = Vec::with_capacity(sources.iter().map(|s| s.size_hint().0).max().unwrap_or(0));
+    // Takes source i's head and reads its next one.
+    let mut advance = |heads: &mut Vec<Option<(K, CustomerStats)>>, i: usize| {
+        let taken = heads[i].take().expect("a head");
+        heads[i] = sources[i].next();
+        match &heads[i] {
+            Some(next) if next.0 <= taken.0 => Err("customers out of order".to_string()),
+            _ => Ok(taken),
+        }
+    };
+    loop {
+        // Few sources (parallel workers, a handful of summaries): a scan beats a heap.
+        let lowest = (0..heads.len())
+            .filter(|&i| heads[i].is_some())
+            .min_by(|&a, &b| {
+                heads[a]
+                    .as_ref()
+                    .expect("some")
+                    .0
+                    .cmp(&heads[b].as_ref().expect("some").0)
+            });
+        let Some(lowest) = lowest else {
+            return Ok(merged);
+        };
+        let (customer, mut stats) = advance(&mut heads, lowest)?;
+        for i in lowest + 1..heads.len() {
+            if heads[i].as_ref().is_some_and(|head| head.0 == customer) {
+                stats.merge(&advance(&mut heads, i)?.1);
+            }
+        }
+        merged.push((customer, stats));
     }
-    if right.is_empty() {
-        return left;
-    }
-    let mut merged = Vec::new();
-    merge_runs_into(&mut left, &mut right, &mut merged);
-    merged
 }
 
 /// `merge_runs` into `merged` (emptied first), leaving `left` and `right` empty; all three keep
@@ -173,6 +201,15 @@ mod tests {
     }
 
     #[test]
+    fn a_source_out_of_order_is_an_error() {
+        let run = vec![
+            (3_i64, CustomerStats::default()),
+            (2, CustomerStats::default()),
+        ];
+        assert!(merge_sources::<i64>(vec![Box::new(run.into_iter())]).is_err());
+    }
+
+    #[test]
     fn merging_runs_adds_up_shared_customers() {
         let stats = |purchases: u64| {
             let mut s = CustomerStats::default();
@@ -181,7 +218,9 @@ mod tests {
         };
         let left = vec![(1_i64, stats(1)), (4, stats(2))];
         let right = vec![(2_i64, stats(1)), (4, stats(3)), (9, stats(1))];
-        let merged = merge_runs(left, right);
+        let sources: Vec<Source<i64>> =
+            vec![Box::new(left.into_iter()), Box::new(right.into_iter())];
+        let merged = merge_sources(sources).unwrap();
         let ids: Vec<(i64, u64)> = merged.iter().map(|(c, s)| (*c, s.purchases)).collect();
         assert_eq!(ids, vec![(1, 1), (2, 1), (4, 5), (9, 1)]);
     }

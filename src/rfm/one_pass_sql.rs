@@ -4,7 +4,9 @@
 
 use super::segments;
 use super::summary::{self, CustomerKey, CustomerStats, RfmCollector, ScoreEdges, SummaryReader};
-use crate::aggregate::{new_state, state_mut, transition_state, unchanged_state, value_arg};
+use crate::aggregate::{
+    new_state, new_varlena, state_mut, transition_state, unchanged_state, value_arg,
+};
 use crate::errors;
 use crate::v1_function_info;
 use crate::validate;
@@ -83,8 +85,16 @@ pub unsafe extern "C-unwind" fn rfm_agg_text_trans(
 v1_function_info!(pg_finfo_rfm_agg_text_trans);
 
 /// The binary form of a finished collector; over 1 GB, an error.
-fn encoded<K: CustomerKey>(function: &str, collector: &RfmCollector<K>) -> Vec<u8> {
-    collector.to_bytes().unwrap_or_else(|size| {
+/// The binary form of a finished collector, written in place into a new value.
+fn encoded<K: CustomerKey>(function: &str, collector: &RfmCollector<K>) -> pg_sys::Datum {
+    new_varlena(checked_len(function, collector), |out| {
+        collector.write_to(out)
+    })
+}
+
+/// The size of the binary form; over PostgreSQL's 1 GB limit, an error.
+fn checked_len<K: CustomerKey>(function: &str, collector: &RfmCollector<K>) -> usize {
+    collector.encoded_len().unwrap_or_else(|size| {
         errors::raise(
             PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             format!("{function}: the summary of {} customers needs more than {size} bytes, over PostgreSQL's 1 GB limit for one value", collector.len()),
@@ -94,13 +104,15 @@ fn encoded<K: CustomerKey>(function: &str, collector: &RfmCollector<K>) -> Vec<u
 }
 
 fn decoded<K: CustomerKey>(bytes: &[u8]) -> RfmCollector<K> {
-    RfmCollector::from_bytes(bytes).unwrap_or_else(|e| {
-        errors::raise(
-            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-            format!("rfm_summary: {e}"),
-            None,
-        )
-    })
+    RfmCollector::from_bytes(bytes).unwrap_or_else(corrupted)
+}
+
+fn corrupted<T>(why: String) -> T {
+    errors::raise(
+        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        format!("rfm_summary: {why}"),
+        None,
+    )
 }
 
 fn combine<K: CustomerKey>(
@@ -111,7 +123,9 @@ fn combine<K: CustomerKey>(
     if let Some(second) = unsafe { second.get_mut::<RfmCollector<K>>() } {
         // Taken, not copied: PostgreSQL passes a state to combine once and then drops it.
         let second = std::mem::take(second);
-        unsafe { state_mut::<RfmCollector<K>>(&mut first, fcinfo) }.merge(second);
+        unsafe { state_mut::<RfmCollector<K>>(&mut first, fcinfo) }
+            .merge(second)
+            .unwrap_or_else(corrupted);
     }
     first
 }
@@ -123,23 +137,37 @@ fn rollup_trans<K: CustomerKey>(
 ) -> Internal {
     if let Some(summary) = summary {
         let part = decoded::<K>(summary);
-        unsafe { state_mut::<RfmCollector<K>>(&mut state, fcinfo) }.merge(part);
+        unsafe { state_mut::<RfmCollector<K>>(&mut state, fcinfo) }
+            .merge(part)
+            .unwrap_or_else(corrupted);
     }
     state
 }
 
-fn final_summary<K: CustomerKey>(mut state: Internal) -> Option<Vec<u8>> {
-    let collector = unsafe { state.get_mut::<RfmCollector<K>>() }?;
-    collector.finish();
-    (!collector.is_empty()).then(|| encoded("rfm_agg", collector))
+/// The finished state (argument 0, not NULL: the functions are STRICT).
+unsafe fn finished_state<'s, K: CustomerKey>(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> &'s RfmCollector<K> {
+    let collector = unsafe {
+        &mut *pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<RfmCollector<K>>()
+    };
+    collector.finish().unwrap_or_else(corrupted);
+    collector
+}
+
+/// The final function of rfm_agg and rollup: the summary, NULL without customers.
+unsafe fn final_summary<K: CustomerKey>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    let collector = unsafe { finished_state::<K>(fcinfo) };
+    if collector.is_empty() {
+        return unsafe { pgrx::fcinfo::pg_return_null(fcinfo) };
+    }
+    encoded("rfm_agg", collector)
 }
 
 /// A parallel worker's state: the summary's own form, sorted in the worker, so that the
 /// leader merges sorted runs.
-fn serialized<K: CustomerKey>(mut state: Internal) -> Vec<u8> {
-    let collector = unsafe { state.get_mut::<RfmCollector<K>>() }.expect("STRICT");
-    collector.finish();
-    encoded("rfm_agg", collector)
+unsafe fn serialized<K: CustomerKey>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    encoded("rfm_agg", unsafe { finished_state::<K>(fcinfo) })
 }
 
 fn summary_in<K: CustomerKey>(input: &CStr) -> Vec<u8> {
@@ -154,11 +182,15 @@ fn summary_in<K: CustomerKey>(input: &CStr) -> Vec<u8> {
             Some("The text form is {\"customers\": [[id, first, last, purchases, amount, amount_error], ...]}, times in microseconds since 2000-01-01.".into()),
         )
     });
-    encoded("rfm_summary", &collector)
+    let mut bytes = vec![0; checked_len("rfm_summary", &collector)];
+    collector.write_to(&mut bytes);
+    bytes
 }
 
 fn summary_out<K: CustomerKey>(bytes: &[u8]) -> CString {
-    CString::new(decoded::<K>(bytes).to_json().to_string()).expect("JSON has no NUL")
+    let mut collector = decoded::<K>(bytes);
+    collector.finish().unwrap_or_else(corrupted);
+    CString::new(collector.to_json().to_string()).expect("JSON has no NUL")
 }
 
 const SCORES_HINT: &str =
@@ -238,13 +270,7 @@ unsafe fn rfm_scores<K: IdColumn>(
         let Some(summary) = call.summary else {
             return pg_sys::Datum::from(0); // no summary, no customers
         };
-        let customers = SummaryReader::<K>::new(summary).unwrap_or_else(|e| {
-            errors::raise(
-                PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-                format!("rfm_summary: {e}"),
-                None,
-            )
-        });
+        let customers = SummaryReader::<K>::new(summary).unwrap_or_else(corrupted);
         let edges = ScoreEdges::of(customers.clone().stats(), call.bins);
         let as_of = checked_as_of(edges.latest_purchase, call.as_of);
         let rsinfo = (*fcinfo).resultinfo.cast::<pg_sys::ReturnSetInfo>();
@@ -412,14 +438,6 @@ fn rfm_agg_text_combine(
     combine::<Box<str>>(first, second, fcinfo)
 }
 #[pg_extern(sql = false)]
-fn rfm_agg_serialize(state: Internal) -> Vec<u8> {
-    serialized::<i64>(state)
-}
-#[pg_extern(sql = false)]
-fn rfm_agg_text_serialize(state: Internal) -> Vec<u8> {
-    serialized::<Box<str>>(state)
-}
-#[pg_extern(sql = false)]
 fn rfm_agg_deserialize(
     bytes: &[u8],
     _unused: Internal,
@@ -434,14 +452,6 @@ fn rfm_agg_text_deserialize(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Internal {
     unsafe { new_state(decoded::<Box<str>>(bytes), fcinfo) }
-}
-#[pg_extern(sql = false)]
-fn rfm_agg_final(state: Internal) -> Option<Vec<u8>> {
-    final_summary::<i64>(state)
-}
-#[pg_extern(sql = false)]
-fn rfm_agg_text_final(state: Internal) -> Option<Vec<u8>> {
-    final_summary::<Box<str>>(state)
 }
 #[pg_extern(sql = false)]
 fn rfm_rollup_trans(
@@ -475,6 +485,36 @@ fn rfm_summary_out(bytes: &[u8]) -> CString {
 fn rfm_summary_text_out(bytes: &[u8]) -> CString {
     summary_out::<Box<str>>(bytes)
 }
+/// Declares a V1 function calling `$body::<$key>(fcinfo)`.
+macro_rules! v1_function {
+    ($name:ident, $finfo:ident, $body:ident::<$key:ty>) => {
+        #[pg_guard]
+        #[no_mangle]
+        pub unsafe extern "C-unwind" fn $name(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+            unsafe { $body::<$key>(fcinfo) }
+        }
+        v1_function_info!($finfo);
+    };
+}
+
+// Serialize and final functions, written in place (a summary is large, and pgrx would copy it).
+v1_function!(
+    rfm_agg_serialize,
+    pg_finfo_rfm_agg_serialize,
+    serialized::<i64>
+);
+v1_function!(
+    rfm_agg_text_serialize,
+    pg_finfo_rfm_agg_text_serialize,
+    serialized::<Box<str>>
+);
+v1_function!(rfm_agg_final, pg_finfo_rfm_agg_final, final_summary::<i64>);
+v1_function!(
+    rfm_agg_text_final,
+    pg_finfo_rfm_agg_text_final,
+    final_summary::<Box<str>>
+);
+
 /// Declares one rfm_scores function: `rfm_scores_function!(name, id type, takes as_of)`.
 macro_rules! rfm_scores_function {
     ($name:ident, $finfo:ident, $key:ty, $has_as_of:expr) => {

@@ -27,17 +27,17 @@ CREATE FUNCTION rfm_agg_combine(internal, internal) RETURNS internal
 CREATE FUNCTION rfm_agg_text_combine(internal, internal) RETURNS internal
     AS 'MODULE_PATHNAME', 'rfm_agg_text_combine_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION rfm_agg_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'rfm_agg_serialize_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'rfm_agg_serialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION rfm_agg_text_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'rfm_agg_text_serialize_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'rfm_agg_text_serialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION rfm_agg_deserialize(bytea, internal) RETURNS internal
     AS 'MODULE_PATHNAME', 'rfm_agg_deserialize_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION rfm_agg_text_deserialize(bytea, internal) RETURNS internal
     AS 'MODULE_PATHNAME', 'rfm_agg_text_deserialize_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION rfm_agg_final(internal) RETURNS rfm_summary
-    AS 'MODULE_PATHNAME', 'rfm_agg_final_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'rfm_agg_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION rfm_agg_text_final(internal) RETURNS rfm_summary_text
-    AS 'MODULE_PATHNAME', 'rfm_agg_text_final_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'rfm_agg_text_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION rfm_rollup_trans(internal, rfm_summary) RETURNS internal
     AS 'MODULE_PATHNAME', 'rfm_rollup_trans_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION rfm_rollup_text_trans(internal, rfm_summary_text) RETURNS internal

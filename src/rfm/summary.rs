@@ -7,7 +7,7 @@
 //! so it changes neither frequency nor recency. A NULL amount is a purchase of no known value.
 
 use super::breaks::{bin, breaks};
-use super::customers::{merge_runs, Order, OrderCounter, Run};
+use super::customers::{merge_sources, Order, OrderCounter, Run, Source};
 use crate::compensated::CompensatedSum;
 use crate::sort::{i64_key, sort_by_key, sort_by_key_with_scratch};
 use rustc_hash::FxHashMap;
@@ -20,7 +20,9 @@ pub trait CustomerKey: Eq + Hash + Ord + Clone {
     const KIND: u8;
     /// The bytes of every id in the binary form, when they are all alike.
     const FIXED_BYTES: Option<usize>;
-    fn write(&self, out: &mut Vec<u8>);
+    /// Bytes of the id in the binary form.
+    fn encoded_len(&self) -> usize;
+    fn write(&self, out: &mut Writer);
     fn read(bytes: &mut &[u8]) -> Result<Self, String>;
     /// Reads past an id without making it.
     fn skip(bytes: &mut &[u8]) -> Result<(), String>;
@@ -40,8 +42,11 @@ pub trait CustomerKey: Eq + Hash + Ord + Clone {
 impl CustomerKey for i64 {
     const KIND: u8 = 1;
     const FIXED_BYTES: Option<usize> = Some(8);
-    fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
+    fn encoded_len(&self) -> usize {
+        8
+    }
+    fn write(&self, out: &mut Writer) {
+        out.put(&self.to_le_bytes());
     }
     fn read(bytes: &mut &[u8]) -> Result<Self, String> {
         Ok(i64::from_le_bytes(take::<8>(bytes)?))
@@ -67,9 +72,12 @@ impl CustomerKey for i64 {
 impl CustomerKey for Box<str> {
     const KIND: u8 = 2;
     const FIXED_BYTES: Option<usize> = None;
-    fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&(self.len() as u32).to_le_bytes());
-        out.extend_from_slice(self.as_bytes());
+    fn encoded_len(&self) -> usize {
+        4 + self.len()
+    }
+    fn write(&self, out: &mut Writer) {
+        out.put(&(self.len() as u32).to_le_bytes());
+        out.put(self.as_bytes());
     }
     fn read(bytes: &mut &[u8]) -> Result<Self, String> {
         read_text(bytes).map(Into::into)
@@ -82,6 +90,19 @@ impl CustomerKey for Box<str> {
     }
     fn from_json(value: &Value) -> Option<Self> {
         value.as_str().map(Into::into)
+    }
+}
+
+/// Fills a buffer made for exactly what is written into it.
+pub struct Writer<'a> {
+    rest: &'a mut [u8],
+}
+
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        let (head, rest) = std::mem::take(&mut self.rest).split_at_mut(bytes.len());
+        head.copy_from_slice(bytes);
+        self.rest = rest;
     }
 }
 
@@ -172,19 +193,20 @@ impl CustomerStats {
 
 /// Per-customer statistics of the orders seen so far.
 ///
-/// Orders with bigint ids are counted in sorted batches (see `customers`); summaries and
-/// parallel workers' states arrive sorted by id and are merged as sorted runs, which is linear
-/// and needs no hash table: the leader of a parallel plan merges the workers' states while the
-/// other cores idle, so that tail must be short. `finish` brings everything into one run; a
-/// finished collector is read.
+/// Orders with bigint ids are counted in sorted batches (see `customers`). Summaries and
+/// parallel workers' states arrive sorted by id and are kept as they are until `finish` merges
+/// everything in one linear pass, without a hash table: the leader of a parallel plan does that
+/// merge while the other cores idle, so it must be short. A finished collector is read.
 pub struct RfmCollector<K: CustomerKey> {
     orders: OrderCounter<K>,
     /// Orders with text ids (a batch would copy every id; a lookup copies only new ones), and
-    /// the customers of summaries merged past `MAX_RUNS_MERGED`.
+    /// the customers of summaries merged past `MAX_SOURCES`.
     table: FxHashMap<K, CustomerStats>,
-    /// Customers sorted by id, each once; a customer may also be counted in the fields above.
-    run: Run<K>,
-    runs_merged: usize,
+    /// Runs of customers sorted by id; after `finish`, one run of every customer.
+    runs: Vec<Run<K>>,
+    /// Binary summaries (checked), read in place by `finish`.
+    summaries: Vec<Vec<u8>>,
+    sources_merged: usize,
 }
 
 impl<K: CustomerKey> Default for RfmCollector<K> {
@@ -192,8 +214,9 @@ impl<K: CustomerKey> Default for RfmCollector<K> {
         RfmCollector {
             orders: OrderCounter::default(),
             table: FxHashMap::default(),
-            run: Vec::new(),
-            runs_merged: 0,
+            runs: Vec::new(),
+            summaries: Vec::new(),
+            sources_merged: 0,
         }
     }
 }
@@ -205,48 +228,65 @@ const STATS_BYTES: usize = 40;
 /// PostgreSQL's largest value (1 GB), which a summary or a parallel state must fit.
 pub const MAX_BYTES: usize = 0x3fff_ffff - 4;
 const NONE: i64 = i64::MIN;
-/// Sorted runs merged pairwise cost O(customers) each: past this many (a rollup of thousands
-/// of summaries), further runs go into the hash table instead.
-const MAX_RUNS_MERGED: usize = 16;
+/// Sorted sources are merged in one pass at the end; past this many (a rollup of thousands of
+/// summaries), further ones go into the hash table instead, so that memory stays bounded.
+const MAX_SOURCES: usize = 16;
 
 impl<K: CustomerKey> RfmCollector<K> {
     pub fn add(&mut self, customer: K, at: i64, amount: Option<f64>) {
         self.orders.add(customer, at, amount);
     }
 
-    pub fn merge(&mut self, mut other: RfmCollector<K>) {
-        other.finish();
-        if self.run.is_empty() {
-            self.run = other.run;
-        } else if self.runs_merged < MAX_RUNS_MERGED {
-            self.run = merge_runs(std::mem::take(&mut self.run), other.run);
-        } else {
-            for (customer, stats) in other.run {
+    pub fn merge(&mut self, mut other: RfmCollector<K>) -> Result<(), String> {
+        self.sources_merged += 1;
+        if self.sources_merged > MAX_SOURCES {
+            other.finish()?;
+            for (customer, stats) in other.runs.into_iter().flatten() {
                 self.table.entry(customer).or_default().merge(&stats);
             }
+            return Ok(());
         }
-        self.runs_merged += 1;
+        self.summaries.append(&mut other.summaries);
+        other.finish()?; // what is left of it: orders, looked-up customers, runs
+        self.runs.append(&mut other.runs);
+        Ok(())
     }
 
-    /// Brings every customer into the sorted run: needed before the collector is read (the
-    /// `&self` methods below panic otherwise).
-    pub fn finish(&mut self) {
+    /// Brings every customer into one sorted run: needed before the collector is read (the
+    /// `&self` methods below panic otherwise). Err for a corrupted summary merged in.
+    pub fn finish(&mut self) -> Result<(), String> {
         let counted = std::mem::take(&mut self.orders).into_run();
-        self.run = merge_runs(std::mem::take(&mut self.run), counted);
-        if !self.table.is_empty() {
-            let mut looked_up: Run<K> = std::mem::take(&mut self.table).into_iter().collect();
-            K::sort_by_id(&mut looked_up);
-            self.run = merge_runs(std::mem::take(&mut self.run), looked_up);
+        let mut looked_up: Run<K> = std::mem::take(&mut self.table).into_iter().collect();
+        K::sort_by_id(&mut looked_up);
+        let mut runs = std::mem::take(&mut self.runs);
+        runs.extend([counted, looked_up]);
+        runs.retain(|run| !run.is_empty());
+        let summaries = std::mem::take(&mut self.summaries);
+        if runs.len() <= 1 && summaries.is_empty() {
+            self.runs = runs; // nothing to merge
+            return Ok(());
         }
+        let mut sources: Vec<Source<K>> = runs
+            .into_iter()
+            .map(|run| Box::new(run.into_iter()) as Source<K>)
+            .collect();
+        for summary in &summaries {
+            sources.push(Box::new(SummaryReader::new(summary)?));
+        }
+        self.runs = vec![merge_sources(sources)?];
+        Ok(())
     }
 
     /// The customers sorted by id: the order summaries are stored and scored in.
     pub fn customers(&self) -> &[(K, CustomerStats)] {
         assert!(
-            self.orders.is_empty() && self.table.is_empty(),
+            self.orders.is_empty()
+                && self.table.is_empty()
+                && self.summaries.is_empty()
+                && self.runs.len() <= 1,
             "read an RfmCollector before finish()"
         );
-        &self.run
+        self.runs.first().map_or(&[], Vec::as_slice)
     }
 
     pub fn len(&self) -> usize {
@@ -260,34 +300,46 @@ impl<K: CustomerKey> RfmCollector<K> {
     /// The binary form of a summary: customers sorted by id, so that equal summaries are equal
     /// bytes; or the size it would need when that is over PostgreSQL's 1 GB limit.
     pub fn to_bytes(&self) -> Result<Vec<u8>, usize> {
-        let customers = self.customers();
-        let mut out = Vec::with_capacity(HEADER_BYTES + customers.len() * (STATS_BYTES + 8));
-        out.push(FORMAT_VERSION);
-        out.push(K::KIND);
-        out.extend_from_slice(&[0; 6]);
-        out.extend_from_slice(&(customers.len() as u64).to_le_bytes());
-        for (customer, stats) in customers {
-            customer.write(&mut out);
-            out.extend_from_slice(&stats.first().unwrap_or(NONE).to_le_bytes());
-            out.extend_from_slice(&stats.last().unwrap_or(NONE).to_le_bytes());
-            out.extend_from_slice(&stats.purchases.to_le_bytes());
-            out.extend_from_slice(&stats.amount.sum().to_le_bytes());
-            out.extend_from_slice(&stats.amount.compensation().to_le_bytes());
-            if out.len() > MAX_BYTES {
-                return Err(out.len());
-            }
-        }
+        let mut out = vec![0; self.encoded_len()?];
+        self.write_to(&mut out);
         Ok(out)
     }
 
-    /// A collector holding a binary summary (or a parallel state), finished.
-    pub fn from_bytes(bytes: &[u8]) -> Result<RfmCollector<K>, String> {
-        let run = entries_from_bytes::<K>(bytes)?;
-        if run.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
-            return Err("customers out of order".into());
+    /// The size of the binary form, or Err with it when that is over PostgreSQL's 1 GB limit.
+    pub fn encoded_len(&self) -> Result<usize, usize> {
+        let ids: usize = self.customers().iter().map(|(c, _)| c.encoded_len()).sum();
+        let len = HEADER_BYTES + ids + self.len() * STATS_BYTES;
+        if len > MAX_BYTES {
+            Err(len)
+        } else {
+            Ok(len)
         }
+    }
+
+    /// Writes the binary form into `out`, of `encoded_len()` bytes (written in place into a
+    /// PostgreSQL value: a summary is large, and a copy of it would cost as much again).
+    pub fn write_to(&self, out: &mut [u8]) {
+        let customers = self.customers();
+        let mut out = Writer { rest: out };
+        out.put(&[FORMAT_VERSION, K::KIND, 0, 0, 0, 0, 0, 0]);
+        out.put(&(customers.len() as u64).to_le_bytes());
+        for (customer, stats) in customers {
+            customer.write(&mut out);
+            out.put(&stats.first().unwrap_or(NONE).to_le_bytes());
+            out.put(&stats.last().unwrap_or(NONE).to_le_bytes());
+            out.put(&stats.purchases.to_le_bytes());
+            out.put(&stats.amount.sum().to_le_bytes());
+            out.put(&stats.amount.compensation().to_le_bytes());
+        }
+        assert!(out.rest.is_empty(), "encoded_len() bytes written");
+    }
+
+    /// A collector holding a binary summary (or a parallel state), checked and copied; it is
+    /// read by `finish`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<RfmCollector<K>, String> {
+        SummaryReader::<K>::new(bytes)?;
         Ok(RfmCollector {
-            run,
+            summaries: vec![bytes.to_vec()],
             ..RfmCollector::default()
         })
     }
@@ -439,7 +491,7 @@ impl<K: CustomerKey> RfmCollector<K> {
             return Err(format!("customer {} appears twice", twice[0].0.to_json()));
         }
         Ok(RfmCollector {
-            run,
+            runs: vec![run],
             ..RfmCollector::default()
         })
     }
@@ -526,7 +578,7 @@ mod tests {
         c.add(7, 10 * DAY, Some(50.0));
         c.add(7, 30 * DAY, Some(-20.0)); // a return, after the last purchase
         c.add(7, 5 * DAY, None); // a purchase of unknown value
-        c.finish();
+        c.finish().unwrap();
         let stats = c.customers()[0].1;
         assert_eq!(
             (stats.first(), stats.last(), stats.purchases),
@@ -535,7 +587,7 @@ mod tests {
         assert_eq!(stats.monetary(), 30.0);
         let mut only_returns = RfmCollector::<i64>::default();
         only_returns.add(8, DAY, Some(-5.0));
-        only_returns.finish();
+        only_returns.finish().unwrap();
         let stats = only_returns.customers()[0].1;
         assert_eq!(
             (
@@ -567,9 +619,9 @@ mod tests {
             let part = if i % 2 == 0 { &mut left } else { &mut right };
             part.add(customer, day * DAY, Some(amount));
         }
-        left.merge(right);
-        left.finish();
-        whole.finish();
+        left.merge(right).unwrap();
+        left.finish().unwrap();
+        whole.finish().unwrap();
         assert_eq!(left.to_bytes().unwrap(), whole.to_bytes().unwrap());
     }
 
@@ -585,7 +637,7 @@ mod tests {
         ] {
             c.add(customer, day * DAY, Some(amount));
         }
-        c.finish();
+        c.finish().unwrap();
         let bytes = c.to_bytes().unwrap();
         let entries = entries_from_bytes::<i64>(&bytes).unwrap();
         let edges = ScoreEdges::of(SummaryReader::<i64>::new(&bytes).unwrap().stats(), 5);
@@ -605,15 +657,11 @@ mod tests {
         let mut ids = RfmCollector::<i64>::default();
         ids.add(-4, DAY, Some(1.5));
         ids.add(9, 2 * DAY, Some(-3.0));
-        ids.finish();
+        ids.finish().unwrap();
         let bytes = ids.to_bytes().unwrap();
-        assert_eq!(
-            RfmCollector::<i64>::from_bytes(&bytes)
-                .unwrap()
-                .to_bytes()
-                .unwrap(),
-            bytes
-        );
+        let mut back = RfmCollector::<i64>::from_bytes(&bytes).unwrap();
+        back.finish().unwrap();
+        assert_eq!(back.to_bytes().unwrap(), bytes);
         assert!(
             RfmCollector::<Box<str>>::from_bytes(&bytes).is_err(),
             "kinds never mix"
@@ -622,9 +670,10 @@ mod tests {
         let mut names = RfmCollector::<Box<str>>::default();
         names.add("émile".into(), DAY, Some(2.0));
         names.add("ann".into(), 3 * DAY, Some(1.0));
-        names.finish();
+        names.finish().unwrap();
         let bytes = names.to_bytes().unwrap();
-        let back = RfmCollector::<Box<str>>::from_bytes(&bytes).unwrap();
+        let mut back = RfmCollector::<Box<str>>::from_bytes(&bytes).unwrap();
+        back.finish().unwrap();
         assert_eq!(back.customers()[0].0.as_ref(), "ann");
         assert_eq!(back.to_bytes().unwrap(), bytes);
         assert!(RfmCollector::<Box<str>>::from_bytes(&bytes[..bytes.len() - 1]).is_err());
@@ -636,7 +685,7 @@ mod tests {
         c.add(1, DAY, Some(0.1));
         c.add(1, DAY, Some(0.2));
         c.add(2, DAY, Some(-1.0));
-        c.finish();
+        c.finish().unwrap();
         let text = c.to_json().to_string();
         let back = RfmCollector::<i64>::from_json(&text).unwrap();
         assert_eq!(back.to_bytes().unwrap(), c.to_bytes().unwrap());
