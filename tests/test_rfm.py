@@ -243,6 +243,44 @@ def test_one_pass_under_a_parallel_plan(db):
         db.execute("DROP TABLE many_orders")
 
 
+def test_one_pass_counts_millions_of_orders_like_group_by(db):
+    """2.5 million orders: rfm_agg counts them in several sorted batches (a million orders
+    each) and, in a parallel plan, merges the workers' states; PostgreSQL's own GROUP BY is
+    the oracle, serially and in parallel."""
+    db.execute("DROP TABLE IF EXISTS big_orders")
+    db.execute(
+        """CREATE TABLE big_orders AS SELECT (power(random(), 2) * 300000)::bigint - 1000 AS c,
+                  '2024-01-01'::timestamptz + random() * interval '365 days' AS ts,
+                  round((random() * 300 - 30)::numeric, 2)::float8 AS amount
+           FROM generate_series(1, 2500000)"""
+    )
+    db.execute("ANALYZE big_orders")
+    by_group_by = """SELECT c, min(ts) FILTER (WHERE amount >= 0), max(ts) FILTER (WHERE amount >= 0),
+                            count(*) FILTER (WHERE amount >= 0), sum(amount::numeric)::float8
+                     FROM big_orders GROUP BY c ORDER BY c"""
+    by_rfm_agg = """SELECT customer_id, first_order, last_order, frequency, monetary
+                    FROM rfm_scores((SELECT rfm_agg(c, ts, amount) FROM big_orders)) ORDER BY customer_id"""
+    try:
+        expected = db.execute(by_group_by).fetchall()
+        for parallel in (False, True):
+            if parallel:
+                force_parallel(db)
+                plan = "\n".join(r[0] for r in db.execute("EXPLAIN (COSTS OFF) SELECT rfm_agg(c, ts, amount) FROM big_orders"))
+                assert "Partial Aggregate" in plan, plan
+            ours = db.execute(by_rfm_agg).fetchall()
+            assert len(ours) == len(expected)
+            assert [row[:4] for row in ours] == [row[:4] for row in expected]
+            assert all(abs(a[4] - b[4]) <= 1e-9 * max(1, abs(b[4])) for a, b in zip(ours, expected))
+    finally:
+        db.execute("RESET ALL")
+        db.execute("DROP TABLE big_orders")
+
+
+def test_scores_of_no_summary_are_no_rows(db):
+    assert db.execute("SELECT * FROM rfm_scores(NULL::rfm_summary)").fetchall() == []
+    assert db.execute("SELECT * FROM rfm_scores(NULL::rfm_summary_text, now())").fetchall() == []
+
+
 ONE_PASS_ERRORS = [
     ("SELECT * FROM rfm_scores((SELECT rfm_agg(customer_id, order_date, amount) FROM cdnow_orders), as_of => '1998-01-01')",
      "22023", "is before the last purchase", "FILTER"),

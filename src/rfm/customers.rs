@@ -22,7 +22,7 @@ pub struct Order<K> {
 
 /// A batch of orders is counted once it has this many, or as many as the customers counted so
 /// far, whichever is more: merging the batch into the run then moves at most one entry per
-/// order, and the batch (24 bytes an order) takes less memory than the run (56 bytes a
+/// order, and the batch (24 bytes an order) takes less memory than the run (48 bytes a
 /// customer).
 const MIN_BATCH: usize = 1 << 20;
 
@@ -30,10 +30,9 @@ const MIN_BATCH: usize = 1 << 20;
 pub struct OrderCounter<K> {
     batch: Vec<Order<K>>,
     run: Run<K>,
-    // Buffers kept from one batch to the next: fresh ones of many megabytes cost a page
-    // fault every 4 kB.
+    /// Kept from one batch to the next: a fresh buffer of many megabytes costs a page fault
+    /// every 4 kB.
     sort_scratch: Vec<Order<K>>,
-    spare_run: Run<K>,
 }
 
 impl<K> Default for OrderCounter<K> {
@@ -42,7 +41,6 @@ impl<K> Default for OrderCounter<K> {
             batch: Vec::new(),
             run: Vec::new(),
             sort_scratch: Vec::new(),
-            spare_run: Vec::new(),
         }
     }
 }
@@ -59,32 +57,58 @@ impl<K: CustomerKey> OrderCounter<K> {
         }
     }
 
-    /// Sorts the batch and merges it into the run, folding each customer's orders on the way.
+    /// Sorts the batch and merges it into the run in place, folding each customer's orders on
+    /// the way: the run grows by the batch's new customers and is filled from its end, so no
+    /// second copy of the run is needed.
     fn count_batch(&mut self) {
         if self.batch.is_empty() {
             return;
         }
         K::sort_orders(&mut self.batch, &mut self.sort_scratch);
-        let mut merged = std::mem::take(&mut self.spare_run);
-        merged.clear();
-        merged.reserve(self.run.len() + self.batch.len());
-        let mut run = self.run.drain(..).peekable();
-        let mut orders = self.batch.drain(..).peekable();
-        while let Some(order) = orders.next() {
-            while let Some(earlier) = run.next_if(|(customer, _)| *customer < order.customer) {
-                merged.push(earlier);
+        let batch = &mut self.batch;
+        let run = &mut self.run;
+        // run[..unmerged] is still to be merged, run[free..] is merged, and in between are the
+        // places of the new customers still to come.
+        let mut unmerged = run.len();
+        let new = new_customers(batch, run);
+        run.reserve_exact(new); // not doubled: the run is most of the memory
+        run.resize_with(unmerged + new, Default::default);
+        let mut free = run.len();
+        let mut end = batch.len();
+        while end > 0 {
+            let mut start = end - 1;
+            while start > 0 && batch[start - 1].customer == batch[start].customer {
+                start -= 1;
             }
-            let (customer, mut stats) = run
-                .next_if(|(customer, _)| *customer == order.customer)
-                .unwrap_or_else(|| (order.customer, CustomerStats::default()));
-            stats.add(order.at, order.amount);
-            while let Some(same) = orders.next_if(|next| next.customer == customer) {
-                stats.add(same.at, same.amount);
+            let customer = &batch[start].customer;
+            let mut above = unmerged;
+            while above > 0 && run[above - 1].0 > *customer {
+                above -= 1;
             }
-            merged.push((customer, stats));
+            shift_right(run, above, unmerged, free - unmerged);
+            free -= unmerged - above;
+            unmerged = above;
+            let orders = &batch[start..end];
+            if unmerged > 0 && run[unmerged - 1].0 == *customer {
+                unmerged -= 1;
+                orders
+                    .iter()
+                    .for_each(|o| run[unmerged].1.add(o.at, o.amount));
+                free -= 1;
+                run.swap(unmerged, free);
+            } else {
+                let mut stats = CustomerStats::default();
+                orders.iter().for_each(|o| stats.add(o.at, o.amount));
+                free -= 1;
+                run[free] = (std::mem::take(&mut batch[start].customer), stats);
+            }
+            end = start;
         }
-        merged.extend(run);
-        self.spare_run = std::mem::replace(&mut self.run, merged);
+        debug_assert_eq!(
+            unmerged, free,
+            "the customers below the batch's stayed in place"
+        );
+        batch.clear();
     }
 
     /// Every order counted: the customers, sorted by id.
@@ -96,6 +120,40 @@ impl<K: CustomerKey> OrderCounter<K> {
     pub fn is_empty(&self) -> bool {
         self.batch.is_empty() && self.run.is_empty()
     }
+}
+
+/// Moves run[lo..hi] `gap` places up, onto places that hold nothing yet, in time linear in
+/// hi - lo (a rotation over the gap as well would be quadratic over a whole batch).
+fn shift_right<T>(run: &mut [T], lo: usize, hi: usize, gap: usize) {
+    let len = hi - lo;
+    if gap == 0 || len == 0 {
+        return;
+    }
+    if gap >= len {
+        let (below, from_target) = run.split_at_mut(lo + gap);
+        below[lo..hi].swap_with_slice(&mut from_target[..len]);
+    } else {
+        run[lo..hi + gap].rotate_right(gap);
+    }
+}
+
+/// The customers of a sorted batch that are not in the run yet.
+fn new_customers<K: CustomerKey>(batch: &[Order<K>], run: &Run<K>) -> usize {
+    let mut known = run.iter().map(|(customer, _)| customer).peekable();
+    let mut new = 0;
+    for (i, order) in batch.iter().enumerate() {
+        if i > 0 && batch[i - 1].customer == order.customer {
+            continue;
+        }
+        while known
+            .next_if(|customer| **customer < order.customer)
+            .is_some()
+        {}
+        if known.peek() != Some(&&order.customer) {
+            new += 1;
+        }
+    }
+    new
 }
 
 /// Customers sorted by id, from memory or read from a binary summary.

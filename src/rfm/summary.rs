@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use std::hash::Hash;
 
 /// A customer id as it is kept in a summary.
-pub trait CustomerKey: Eq + Hash + Ord + Clone {
+pub trait CustomerKey: Eq + Hash + Ord + Clone + Default {
     /// 1 for bigint ids, 2 for text ids: summaries of the two kinds never mix.
     const KIND: u8;
     /// The bytes of every id in the binary form, when they are all alike.
