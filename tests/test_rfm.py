@@ -1,5 +1,6 @@
 """RFM scores and segments: pandas and PostgreSQL's own ntile() as oracles, the segment table as
 issue 3 states it (R package rfm 0.3.0 vignette), errors and row order."""
+import contextlib
 from datetime import date
 import itertools
 import json
@@ -221,59 +222,58 @@ def test_one_summary_per_group_rollup_and_text_form(db):
     assert scalar(db, "SELECT %s::rfm_summary_text::text", (text_ids,)) == text_ids
 
 
-def test_one_pass_under_a_parallel_plan(db):
-    db.execute("DROP TABLE IF EXISTS many_orders")
+@contextlib.contextmanager
+def random_orders(db, table, rows, customers):
+    """A table (c, ts, amount) of random orders, some of them returns, skewed towards the low
+    customer ids; dropped afterwards, and the session's settings reset."""
+    db.execute(f"DROP TABLE IF EXISTS {table}")
     db.execute(
-        """CREATE TABLE many_orders AS SELECT (random() * 20000)::bigint AS c,
-                  '2024-01-01'::timestamptz + random() * interval '365 days' AS ts,
-                  round((random() * 200 - 20)::numeric, 2)::float8 AS amount
-           FROM generate_series(1, 200000)"""
+        f"""CREATE TABLE {table} AS SELECT (power(random(), 2) * {customers})::bigint - 1000 AS c,
+                   '2024-01-01'::timestamptz + random() * interval '365 days' AS ts,
+                   round((random() * 200 - 20)::numeric, 2)::float8 AS amount
+            FROM generate_series(1, {rows})"""
     )
-    db.execute("ANALYZE many_orders")
+    db.execute(f"ANALYZE {table}")
     try:
-        serial = scalar(db, "SELECT rfm_agg(c, ts, amount)::text FROM many_orders")
-        serial_text = scalar(db, "SELECT rfm_agg(c::text, ts, amount)::text FROM many_orders")
-        force_parallel(db)
-        plan = "\n".join(r[0] for r in db.execute("EXPLAIN (COSTS OFF) SELECT rfm_agg(c, ts, amount) FROM many_orders"))
-        assert "Partial Aggregate" in plan, plan
-        assert same_summary(scalar(db, "SELECT rfm_agg(c, ts, amount)::text FROM many_orders"), serial)
-        assert same_summary(scalar(db, "SELECT rfm_agg(c::text, ts, amount)::text FROM many_orders"), serial_text)
+        yield
     finally:
         db.execute("RESET ALL")
-        db.execute("DROP TABLE many_orders")
+        db.execute(f"DROP TABLE {table}")
+
+
+def assert_parallel_plan(db, query):
+    force_parallel(db)
+    plan = "\n".join(r[0] for r in db.execute(f"EXPLAIN (COSTS OFF) {query}"))
+    assert "Partial Aggregate" in plan, plan
+
+
+def test_one_pass_under_a_parallel_plan(db):
+    with random_orders(db, "many_orders", 200_000, 20_000):
+        serial = scalar(db, "SELECT rfm_agg(c, ts, amount)::text FROM many_orders")
+        serial_text = scalar(db, "SELECT rfm_agg(c::text, ts, amount)::text FROM many_orders")
+        assert_parallel_plan(db, "SELECT rfm_agg(c, ts, amount) FROM many_orders")
+        assert same_summary(scalar(db, "SELECT rfm_agg(c, ts, amount)::text FROM many_orders"), serial)
+        assert same_summary(scalar(db, "SELECT rfm_agg(c::text, ts, amount)::text FROM many_orders"), serial_text)
 
 
 def test_one_pass_counts_millions_of_orders_like_group_by(db):
     """2.5 million orders: rfm_agg counts them in several sorted batches (a million orders
     each) and, in a parallel plan, merges the workers' states; PostgreSQL's own GROUP BY is
     the oracle, serially and in parallel."""
-    db.execute("DROP TABLE IF EXISTS big_orders")
-    db.execute(
-        """CREATE TABLE big_orders AS SELECT (power(random(), 2) * 300000)::bigint - 1000 AS c,
-                  '2024-01-01'::timestamptz + random() * interval '365 days' AS ts,
-                  round((random() * 300 - 30)::numeric, 2)::float8 AS amount
-           FROM generate_series(1, 2500000)"""
-    )
-    db.execute("ANALYZE big_orders")
     by_group_by = """SELECT c, min(ts) FILTER (WHERE amount >= 0), max(ts) FILTER (WHERE amount >= 0),
                             count(*) FILTER (WHERE amount >= 0), sum(amount::numeric)::float8
                      FROM big_orders GROUP BY c ORDER BY c"""
     by_rfm_agg = """SELECT customer_id, first_order, last_order, frequency, monetary
                     FROM rfm_scores((SELECT rfm_agg(c, ts, amount) FROM big_orders)) ORDER BY customer_id"""
-    try:
+    with random_orders(db, "big_orders", 2_500_000, 300_000):
         expected = db.execute(by_group_by).fetchall()
         for parallel in (False, True):
             if parallel:
-                force_parallel(db)
-                plan = "\n".join(r[0] for r in db.execute("EXPLAIN (COSTS OFF) SELECT rfm_agg(c, ts, amount) FROM big_orders"))
-                assert "Partial Aggregate" in plan, plan
+                assert_parallel_plan(db, "SELECT rfm_agg(c, ts, amount) FROM big_orders")
             ours = db.execute(by_rfm_agg).fetchall()
             assert len(ours) == len(expected)
             assert [row[:4] for row in ours] == [row[:4] for row in expected]
             assert all(abs(a[4] - b[4]) <= 1e-9 * max(1, abs(b[4])) for a, b in zip(ours, expected))
-    finally:
-        db.execute("RESET ALL")
-        db.execute("DROP TABLE big_orders")
 
 
 def test_scores_of_no_summary_are_no_rows(db):
