@@ -62,9 +62,11 @@ pub fn sort_by_key_with_scratch<T: Copy>(
     let histograms = digit_histograms(items, &key);
     between_passes();
     let n = items.len();
+    // The scratch buffer is written through raw pointers and only read after a pass has
+    // written all n places, so it needs no initialising copy; its length stays 0.
     scratch.clear();
-    scratch.extend_from_slice(items);
-    // `from` and `to` alternate between the caller's slice and the scratch buffer.
+    scratch.reserve(n);
+    let (items_ptr, scratch_ptr) = (items.as_mut_ptr(), scratch.as_mut_ptr());
     let mut sorted_in_scratch = false;
     for (pass, counts) in histograms.iter().enumerate() {
         // A digit that is the same in every item does not reorder anything: skip the pass.
@@ -78,24 +80,28 @@ pub fn sort_by_key_with_scratch<T: Copy>(
             next += count;
         }
         let shift = pass as u32 * DIGIT_BITS;
-        let (from, to): (&[T], &mut [T]) = if sorted_in_scratch {
-            (&scratch[..], &mut *items)
+        let (from, to) = if sorted_in_scratch {
+            (scratch_ptr as *const T, items_ptr)
         } else {
-            (&*items, &mut scratch[..])
+            (items_ptr as *const T, scratch_ptr)
         };
-        // Safe aliasing: `from` and `to` are always different buffers.
-        let to_ptr = to.as_mut_ptr();
-        for item in from {
-            let digit = digit(key(item), shift);
-            // SAFETY: offsets[digit] < n, since the offsets are prefix sums of the digit counts.
-            unsafe { *to_ptr.add(offsets[digit]) = *item };
-            offsets[digit] += 1;
+        for i in 0..n {
+            // SAFETY: `from` holds n items (the caller's, or all written by the last pass),
+            // `to` has room for n, they do not overlap, and offsets[digit] < n, since the
+            // offsets are prefix sums of the digit counts.
+            unsafe {
+                let item = *from.add(i);
+                let digit = digit(key(&item), shift);
+                *to.add(offsets[digit]) = item;
+                offsets[digit] += 1;
+            }
         }
         sorted_in_scratch = !sorted_in_scratch;
         between_passes();
     }
     if sorted_in_scratch {
-        items.copy_from_slice(scratch);
+        // SAFETY: the last pass wrote all n items into the scratch buffer.
+        unsafe { std::ptr::copy_nonoverlapping(scratch_ptr, items_ptr, n) };
     }
 }
 
