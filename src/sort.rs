@@ -21,9 +21,10 @@ pub fn sort_non_negative(values: &mut [f64], between_passes: &mut dyn FnMut()) {
     sort_by_key(values, |v| v.to_bits(), between_passes);
 }
 
-/// A key that orders like the double (−0.0 and 0.0 alike; NaN above +∞).
+/// A key that orders like the double (−0.0 and 0.0 alike). Not for NaN, which has no place.
 #[inline(always)]
 pub fn f64_key(x: f64) -> u64 {
+    debug_assert!(!x.is_nan());
     let bits = (x + 0.0).to_bits(); // -0.0 + 0.0 is 0.0
     if bits >> 63 == 1 {
         !bits // negative: larger magnitudes first
@@ -80,22 +81,33 @@ pub fn sort_by_key_with_scratch<T: Copy>(
             next += count;
         }
         let shift = pass as u32 * DIGIT_BITS;
+        let mut ends = [0usize; BUCKETS];
+        for ((end, offset), count) in ends.iter_mut().zip(&offsets).zip(counts) {
+            *end = offset + count;
+        }
         let (from, to) = if sorted_in_scratch {
             (scratch_ptr as *const T, items_ptr)
         } else {
             (items_ptr as *const T, scratch_ptr)
         };
         for i in 0..n {
-            // SAFETY: `from` holds n items (the caller's, or all written by the last pass),
-            // `to` has room for n, they do not overlap, and offsets[digit] < n, since the
-            // offsets are prefix sums of the digit counts.
+            // SAFETY: `from` holds n items (the caller's, or all written by the last pass, as
+            // checked below), `to` has room for n, and they do not overlap.
             unsafe {
                 let item = *from.add(i);
                 let digit = digit(key(&item), shift);
-                *to.add(offsets[digit]) = item;
+                // Holds for a key that gives what it gave when counting; checked, so that any
+                // other key cannot write out of bounds.
+                assert!(
+                    offsets[digit] < ends[digit],
+                    "the sort key changed while sorting"
+                );
+                std::ptr::write(to.add(offsets[digit]), item);
                 offsets[digit] += 1;
             }
         }
+        // Every bucket full: all n places were written.
+        assert!(offsets == ends, "the sort key changed while sorting");
         sorted_in_scratch = !sorted_in_scratch;
         between_passes();
     }

@@ -22,8 +22,8 @@ pub struct Order<K> {
 
 /// A batch of orders is counted once it has this many, or as many as the customers counted so
 /// far, whichever is more: merging the batch into the run then moves at most one entry per
-/// order, and the batch (24 bytes an order) takes less memory than the run (48 bytes a
-/// customer).
+/// order, and the batch with its sort buffer (24 + 24 bytes an order) takes about the memory
+/// of the run (48 bytes a customer).
 const MIN_BATCH: usize = 1 << 20;
 
 /// Orders being counted into a run of customers.

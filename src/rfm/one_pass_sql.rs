@@ -84,7 +84,6 @@ pub unsafe extern "C-unwind" fn rfm_agg_text_trans(
 }
 v1_function_info!(pg_finfo_rfm_agg_text_trans);
 
-/// The binary form of a finished collector; over 1 GB, an error.
 /// The binary form of a finished collector, written in place into a new value.
 fn encoded<K: CustomerKey>(function: &str, collector: &RfmCollector<K>) -> pg_sys::Datum {
     new_varlena(checked_len(function, collector), |out| {
@@ -144,7 +143,10 @@ fn rollup_trans<K: CustomerKey>(
     state
 }
 
-/// The finished state (argument 0, not NULL: the functions are STRICT).
+/// The finished state (argument 0, not NULL: the functions are STRICT). Finishing changes how
+/// the state holds its customers, not which: it is idempotent, and orders may still be added
+/// afterwards (a window aggregate, or the final function called again), so the aggregates can
+/// keep the default FINALFUNC_MODIFY = READ_ONLY.
 unsafe fn finished_state<'s, K: CustomerKey>(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> &'s RfmCollector<K> {
@@ -271,7 +273,13 @@ unsafe fn rfm_scores<K: IdColumn>(
             return pg_sys::Datum::from(0); // no summary, no customers
         };
         let customers = SummaryReader::<K>::new(summary).unwrap_or_else(corrupted);
-        let edges = ScoreEdges::of(customers.clone().stats(), call.bins);
+        let edges = ScoreEdges::of(customers.clone().stats(), call.bins).unwrap_or_else(|overflow| {
+            errors::raise(
+                PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                format!("rfm_scores: a customer's net amount, {overflow}, is out of the range of double precision"),
+                Some("The customer's amounts add up beyond 1.8e308; scale them (e.g. amount / 1000) in rfm_agg.".into()),
+            )
+        });
         let as_of = checked_as_of(edges.latest_purchase, call.as_of);
         let rsinfo = (*fcinfo).resultinfo.cast::<pg_sys::ReturnSetInfo>();
         let (store, desc) = ((*rsinfo).setResult, (*rsinfo).setDesc);

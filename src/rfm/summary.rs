@@ -206,7 +206,7 @@ pub struct RfmCollector<K: CustomerKey> {
     runs: Vec<Run<K>>,
     /// Binary summaries (checked), read in place by `finish`.
     summaries: Vec<Vec<u8>>,
-    sources_merged: usize,
+    merges: usize,
 }
 
 impl<K: CustomerKey> Default for RfmCollector<K> {
@@ -216,7 +216,7 @@ impl<K: CustomerKey> Default for RfmCollector<K> {
             table: FxHashMap::default(),
             runs: Vec::new(),
             summaries: Vec::new(),
-            sources_merged: 0,
+            merges: 0,
         }
     }
 }
@@ -228,8 +228,13 @@ const STATS_BYTES: usize = 40;
 /// PostgreSQL's largest value (1 GB), which a summary or a parallel state must fit.
 pub const MAX_BYTES: usize = 0x3fff_ffff - 4;
 const NONE: i64 = i64::MIN;
-/// Sorted sources are merged in one pass at the end; past this many (a rollup of thousands of
-/// summaries), further ones go into the hash table instead, so that memory stays bounded.
+/// PostgreSQL's timestamp range (4714-11-24 BC to 294277 AD, exclusive), in microseconds since
+/// 2000-01-01: times read from the text form must be in it.
+const MIN_TIME: i64 = -211_813_488_000_000_000;
+const END_TIME: i64 = 9_223_371_331_200_000_000;
+/// Merged states and summaries are kept (as sorted runs, or copies of their bytes) and merged
+/// in one pass at the end; past this many merges (a rollup of thousands of summaries), further
+/// ones go into the hash table instead, so that a state holds at most 16 such copies.
 const MAX_SOURCES: usize = 16;
 
 impl<K: CustomerKey> RfmCollector<K> {
@@ -238,8 +243,8 @@ impl<K: CustomerKey> RfmCollector<K> {
     }
 
     pub fn merge(&mut self, mut other: RfmCollector<K>) -> Result<(), String> {
-        self.sources_merged += 1;
-        if self.sources_merged > MAX_SOURCES {
+        self.merges += 1;
+        if self.merges > MAX_SOURCES {
             other.finish()?;
             for (customer, stats) in other.runs.into_iter().flatten() {
                 self.table.entry(customer).or_default().merge(&stats);
@@ -476,6 +481,13 @@ impl<K: CustomerKey> RfmCollector<K> {
             };
             let finite = |v: &Value| v.as_f64().filter(|x| x.is_finite()).ok_or_else(bad);
             let (first, last) = (time(&fields[1])?, time(&fields[2])?);
+            if [first, last]
+                .into_iter()
+                .flatten()
+                .any(|t| !(MIN_TIME..END_TIME).contains(&t))
+            {
+                return Err(bad());
+            }
             let purchases = fields[3].as_u64().ok_or_else(bad)?;
             if first.is_some() != (purchases > 0)
                 || last.is_some() != (purchases > 0)
@@ -528,8 +540,12 @@ pub struct ScoreEdges {
 }
 
 impl ScoreEdges {
-    /// Reads the customers once.
-    pub fn of(customers: impl ExactSizeIterator<Item = CustomerStats>, bins: u32) -> ScoreEdges {
+    /// Reads the customers once. Err when a net amount is not finite: a sum beyond
+    /// double precision (the orders' amounts themselves are finite).
+    pub fn of(
+        customers: impl ExactSizeIterator<Item = CustomerStats>,
+        bins: u32,
+    ) -> Result<ScoreEdges, f64> {
         let n = customers.len();
         let (mut r, mut f, mut m) = (
             Vec::with_capacity(n),
@@ -541,13 +557,16 @@ impl ScoreEdges {
             f.push(stats.purchases as f64);
             m.push(stats.monetary());
         }
+        if let Some(&overflow) = m.iter().find(|x| !x.is_finite()) {
+            return Err(overflow);
+        }
         let latest_purchase = r.iter().copied().reduce(i64::max);
-        ScoreEdges {
+        Ok(ScoreEdges {
             r: breaks(r.into_iter().map(|t| t as f64).collect(), bins, false),
             f: breaks(f, bins, false),
             m: breaks(m, bins, false),
             latest_purchase,
-        }
+        })
     }
 
     /// (r, f, m); r is None for a customer without purchases (returns only).
@@ -640,7 +659,7 @@ mod tests {
         c.finish().unwrap();
         let bytes = c.to_bytes().unwrap();
         let entries = entries_from_bytes::<i64>(&bytes).unwrap();
-        let edges = ScoreEdges::of(SummaryReader::<i64>::new(&bytes).unwrap().stats(), 5);
+        let edges = ScoreEdges::of(SummaryReader::<i64>::new(&bytes).unwrap().stats(), 5).unwrap();
         let scored: Vec<_> = entries.iter().map(|(_, s)| edges.score(s)).collect();
         // last purchases: days 5, 3, 9 and none: below = 1, 0, 2 of n = 3.
         let r: Vec<Option<i16>> = scored.iter().map(|s| s.0).collect();
