@@ -4,6 +4,7 @@
 
 pub mod breaks;
 mod customers;
+mod hashed;
 mod one_pass_sql;
 pub mod scores;
 pub mod segments;

@@ -8,9 +8,9 @@
 
 use super::breaks::{bin, breaks};
 use super::customers::{merge_sources, Order, OrderCounter, Run, Source};
+use super::hashed::HashedCustomers;
 use crate::compensated::CompensatedSum;
 use crate::sort::{i64_key, sort_by_key, sort_by_key_with_scratch};
-use rustc_hash::FxHashMap;
 use serde_json::{json, Value};
 use std::hash::Hash;
 
@@ -65,7 +65,6 @@ impl CustomerKey for i64 {
     }
     fn sort_orders(orders: &mut [Order<Self>], scratch: &mut Vec<Order<Self>>) {
         sort_by_key_with_scratch(orders, scratch, |o| i64_key(o.customer), &mut || ());
-        // stable
     }
 }
 
@@ -201,7 +200,7 @@ pub struct RfmCollector<K: CustomerKey> {
     orders: OrderCounter<K>,
     /// Orders with text ids (a batch would copy every id; a lookup copies only new ones), and
     /// the customers of summaries merged past `MAX_SOURCES`.
-    table: FxHashMap<K, CustomerStats>,
+    table: HashedCustomers<K>,
     /// Runs of customers sorted by id; after `finish`, one run of every customer.
     runs: Vec<Run<K>>,
     /// Binary summaries (checked), read in place by `finish`.
@@ -213,7 +212,7 @@ impl<K: CustomerKey> Default for RfmCollector<K> {
     fn default() -> Self {
         RfmCollector {
             orders: OrderCounter::default(),
-            table: FxHashMap::default(),
+            table: HashedCustomers::default(),
             runs: Vec::new(),
             summaries: Vec::new(),
             merges: 0,
@@ -247,7 +246,7 @@ impl<K: CustomerKey> RfmCollector<K> {
         if self.merges > MAX_SOURCES {
             other.finish()?;
             for (customer, stats) in other.runs.into_iter().flatten() {
-                self.table.entry(customer).or_default().merge(&stats);
+                self.table.merge_customer(customer, &stats);
             }
             return Ok(());
         }
@@ -261,7 +260,7 @@ impl<K: CustomerKey> RfmCollector<K> {
     /// `&self` methods below panic otherwise). Err for a corrupted summary merged in.
     pub fn finish(&mut self) -> Result<(), String> {
         let counted = std::mem::take(&mut self.orders).into_run();
-        let mut looked_up: Run<K> = std::mem::take(&mut self.table).into_iter().collect();
+        let mut looked_up: Run<K> = std::mem::take(&mut self.table).into_entries().collect();
         K::sort_by_id(&mut looked_up);
         let mut runs = std::mem::take(&mut self.runs);
         runs.extend([counted, looked_up]);
@@ -512,15 +511,7 @@ impl<K: CustomerKey> RfmCollector<K> {
 impl RfmCollector<Box<str>> {
     /// `add` for a text id, copying the id only for a customer not seen before.
     pub fn add_text(&mut self, customer: &str, at: i64, amount: Option<f64>) {
-        let amount = amount.unwrap_or(0.0);
-        match self.table.get_mut(customer) {
-            Some(stats) => stats.add(at, amount),
-            None => self
-                .table
-                .entry(customer.into())
-                .or_default()
-                .add(at, amount),
-        }
+        self.table.add(customer, at, amount.unwrap_or(0.0));
     }
 }
 
