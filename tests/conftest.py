@@ -71,6 +71,16 @@ def sql_error(conn, query, params=None):
     return caught.value.diag
 
 
+def assert_clear_error(conn, query, sqlstate, words, hint=""):
+    """The query fails with `sqlstate` and a message holding `words`, the session survives, and
+    the error has a hint holding `hint` (any hint for "", none required for None)."""
+    diag = sql_error(conn, query)
+    assert diag.sqlstate == sqlstate, diag.message_primary
+    assert words in diag.message_primary, diag.message_primary
+    if hint is not None:
+        assert diag.message_hint and hint in diag.message_hint, diag.message_hint
+
+
 def force_parallel(conn):
     """Makes the planner use parallel workers even for small tables, with the leader only
     gathering, so that serialize, deserialize and combine really run."""

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, force_parallel, scalar, sql_error
+from conftest import ROOT, assert_clear_error, force_parallel, scalar
 
 
 @pytest.fixture(scope="module")
@@ -146,10 +146,7 @@ ERRORS = [
 
 @pytest.mark.parametrize("query,sqlstate,words", ERRORS)
 def test_bad_input_is_a_clear_error(db, query, sqlstate, words):
-    diag = sql_error(db, query)
-    assert diag.sqlstate == sqlstate, diag.message_primary
-    assert words in diag.message_primary
-    assert diag.message_hint
+    assert_clear_error(db, query, sqlstate, words)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,10 +301,7 @@ ONE_PASS_ERRORS = [
 
 @pytest.mark.parametrize("query,sqlstate,words,hint", ONE_PASS_ERRORS)
 def test_one_pass_bad_input(db, query, sqlstate, words, hint):
-    diag = sql_error(db, query)
-    assert diag.sqlstate == sqlstate, diag.message_primary
-    assert words in diag.message_primary
-    assert diag.message_hint and hint in diag.message_hint
+    assert_clear_error(db, query, sqlstate, words, hint)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -365,6 +359,4 @@ BREAKS_ERRORS = [
 
 @pytest.mark.parametrize("query,sqlstate,words", BREAKS_ERRORS)
 def test_breaks_bad_input(db, query, sqlstate, words):
-    diag = sql_error(db, query)
-    assert diag.sqlstate == sqlstate, diag.message_primary
-    assert words in diag.message_primary and diag.message_hint
+    assert_clear_error(db, query, sqlstate, words)
