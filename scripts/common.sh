@@ -10,7 +10,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_MAJOR=15
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
-PG_CONFIG=${PG_CONFIG:-$PG_BIN/pg_config}
+export PG_CONFIG=${PG_CONFIG:-$PG_BIN/pg_config}
 PGRX_VERSION=0.18.1
 WORK_DIR=$ROOT/tmp   # logs and the throwaway cluster; ignored by git
 
@@ -36,6 +36,14 @@ build_and_install() {
     local sudo_flag=()
     is_root || sudo_flag=(--sudo)
     (cd "$ROOT" && quietly install.log cargo pgrx install --release "${sudo_flag[@]}" --pg-config "$PG_CONFIG")
+    # cargo pgrx installs the current version's script and the upgrade scripts only; the frozen
+    # install scripts of earlier releases go beside them, so those versions install too.
+    local extension_dir script
+    extension_dir=$("$PG_CONFIG" --sharedir)/extension
+    for script in "$ROOT"/sql/rfm_segment--*.sql; do
+        [[ $(basename "$script") =~ ^rfm_segment--[^-]+\.sql$ ]] || continue
+        as_root install -m 644 "$script" "$extension_dir/"
+    done
 }
 
 # Starts a cluster under tmp/cluster on a free loopback port and exports PGHOST, PGPORT,

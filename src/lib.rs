@@ -1,17 +1,12 @@
 //! rfm_segment: value-oriented customer segmentation inside PostgreSQL.
 //!
-//! Each feature family is a module: its arithmetic in plain Rust (unit-tested with `cargo test`),
-//! its SQL surface in a `sql` submodule that does nothing but translate to and from PostgreSQL.
+//! The arithmetic lives in the `segment-core` crate (plain Rust, no PostgreSQL). Here: `pg`,
+//! the one module that touches PostgreSQL's C interface, and one module per feature family
+//! holding its SQL functions and their declarations.
 
 pub mod abc;
-mod aggregate;
-pub mod bytes;
-pub mod compensated;
 pub mod concentration;
-mod errors;
+mod pg;
 pub mod rfm;
-pub mod sort;
-pub mod validate;
-mod window;
 
 ::pgrx::pg_module_magic!();

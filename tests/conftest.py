@@ -10,7 +10,16 @@ import psycopg
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PSQL = "/usr/lib/postgresql/15/bin/psql"
+# The psql of the PostgreSQL under test: PG_CONFIG (scripts/common.sh exports it) or the
+# pg_config on PATH.
+PSQL = str(
+    pathlib.Path(
+        subprocess.run(
+            [os.environ.get("PG_CONFIG", "pg_config"), "--bindir"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    ) / "psql"
+)
 TEST_DB = "rfm_test"
 
 

@@ -41,6 +41,6 @@ def test_install_into_a_schema_and_drop_cleanly():
         ).fetchall()
         assert leftovers == []
         conn.execute("CREATE EXTENSION rfm_segment")  # and again, into public
-        assert scalar(conn, "SELECT extversion FROM pg_extension WHERE extname = 'rfm_segment'") == "0.1.0"
+        assert scalar(conn, "SELECT extversion FROM pg_extension WHERE extname = 'rfm_segment'") == "0.2.0"
     with connect("postgres") as admin:
         admin.execute("DROP DATABASE rfm_schema_test WITH (FORCE)")

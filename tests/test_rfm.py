@@ -290,9 +290,9 @@ ONE_PASS_ERRORS = [
      "22004", "as_of must not be NULL", "as_of"),
     ("SELECT rfm_agg(1, now(), 'NaN')", "22023", "rfm_agg: NaN", "WHERE"),
     ("SELECT rfm_agg(1, 'infinity', 1.0)", "22008", "infinity", "isfinite"),
-    ("SELECT '{\"customers\": [[1, 5, 4, 1, 1.0, 0.0]]}'::rfm_summary", "22P02", "rfm summary", "customers"),
+    ("SELECT '{\"customers\": [[1, 5, 4, 1, 1.0, 0.0]]}'::rfm_summary", "22P02", "type rfm_summary", "customers"),
     # A time outside PostgreSQL's timestamp range (here before 4714 BC).
-    ("SELECT '{\"customers\": [[1, -211813488000000001, 0, 2, 1.0, 0.0]]}'::rfm_summary", "22P02", "rfm summary", "customers"),
+    ("SELECT '{\"customers\": [[1, -211813488000000001, 0, 2, 1.0, 0.0]]}'::rfm_summary", "22P02", "type rfm_summary", "customers"),
     # Finite amounts whose sum is not: an error, as PostgreSQL's sum(float8) gives one.
     ("SELECT * FROM rfm_scores((SELECT rfm_agg(1, now(), 1.5e308) FROM generate_series(1, 2)))",
      "22003", "out of the range of double precision", "scale"),

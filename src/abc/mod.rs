@@ -1,8 +1,3 @@
-//! ABC classification: which customers bring the revenue (or margin), per partition.
-//!
-//! `classes` and `computed` hold the arithmetic, `sql` the window functions and the
-//! `abc_limits` aggregate.
+//! ABC classification: the window functions and the `abc_limits` aggregate.
 
-pub mod classes;
-pub mod computed;
 mod sql;

@@ -1,18 +1,17 @@
 //! The SQL surface of ABC classification: window functions over a partition.
 //! Translation only; the arithmetic is in `classes`.
 
-use super::classes::{self, AbcClass};
-use super::computed::{class_sizes, computed_limits, CurvePoint, LimitsCollector};
-use crate::aggregate::{
-    check_for_interrupts, new_state, new_varlena, state_mut, transition_state, unchanged_state,
-    value_arg,
-};
-use crate::errors;
-use crate::v1_function_info;
-use crate::validate;
-use crate::window::Window;
+use crate::pg::aggregate::check_for_interrupts;
+use crate::pg::datum::{self, new_varlena};
+use crate::pg::window::Window;
+use crate::pg::{errors, Call};
+use crate::v1_function;
 use pgrx::prelude::*;
-use pgrx::{Internal, IntoDatum, JsonB};
+use pgrx::{IntoDatum, JsonB};
+use segment_core::abc::class::AbcClass;
+use segment_core::abc::classes;
+use segment_core::abc::computed::{class_sizes, computed_limits, CurvePoint, LimitsCollector};
+use segment_core::validate;
 use serde_json::json;
 
 pgrx::extension_sql_file!("abc.sql", name = "abc", requires = ["concentration"]);
@@ -50,22 +49,20 @@ fn encoded(classes: Vec<Option<AbcClass>>) -> Vec<u8> {
         .collect()
 }
 
-unsafe fn class_datum(fcinfo: pg_sys::FunctionCallInfo, code: u8) -> pg_sys::Datum {
+fn class_datum(call: Call, code: u8) -> pg_sys::Datum {
     let class = [AbcClass::A, AbcClass::B, AbcClass::C, AbcClass::D]
         .into_iter()
         .find(|&c| c as u8 == code);
-    match class.and_then(|c| c.letter().into_datum()) {
-        Some(datum) => datum,
-        None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
+    match class {
+        Some(class) => datum::text(class.letter()),
+        None => call.null(),
     }
 }
 
 const ABC_CLASS_HINT: &str = "abc_class(value, a => 0.8, b => 0.95): A until 80 % of the total, B until 95 %, 0 < a < b <= 1.";
 
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn abc_class(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    let window = unsafe { Window::of(fcinfo, "abc_class") };
+v1_function!(abc_class, pg_finfo_abc_class, |call| {
+    let window = call.window("abc_class");
     let code = window.answer(|rows| {
         let a = parameter(&window, 1, "a", ABC_CLASS_HINT);
         let b = parameter(&window, 2, "b", ABC_CLASS_HINT);
@@ -83,18 +80,13 @@ pub unsafe extern "C-unwind" fn abc_class(fcinfo: pg_sys::FunctionCallInfo) -> p
         }
         encoded(classes::by_value(&checked_values(&window, rows), a, b))
     });
-    unsafe { class_datum(fcinfo, code) }
-}
-v1_function_info!(pg_finfo_abc_class);
+    class_datum(call, code)
+});
 
 const BY_RANK_HINT: &str = "abc_class_by_rank(value, a => 0.2, c => 0.2): the best 20 % are A, the worst 20 % C; a in (0, 1), c in [0, 1), a + c <= 1.";
 
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn abc_class_by_rank(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    let window = unsafe { Window::of(fcinfo, "abc_class_by_rank") };
+v1_function!(abc_class_by_rank, pg_finfo_abc_class_by_rank, |call| {
+    let window = call.window("abc_class_by_rank");
     let code = window.answer(|rows| {
         let a = parameter(&window, 1, "a", BY_RANK_HINT);
         let c = parameter(&window, 2, "c", BY_RANK_HINT);
@@ -112,109 +104,94 @@ pub unsafe extern "C-unwind" fn abc_class_by_rank(
         }
         encoded(classes::by_rank(&checked_values(&window, rows), a, c))
     });
-    unsafe { class_datum(fcinfo, code) }
-}
-v1_function_info!(pg_finfo_abc_class_by_rank);
+    class_datum(call, code)
+});
 
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn cumulative_share(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    let window = unsafe { Window::of(fcinfo, "cumulative_share") };
+v1_function!(cumulative_share, pg_finfo_cumulative_share, |call| {
+    let window = call.window("cumulative_share");
     let share = window.answer(|rows| classes::cumulative_shares(&checked_values(&window, rows)));
     match share {
         Some(share) => share.into_datum().expect("a float8 datum"),
-        None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
+        None => call.null(),
     }
-}
-v1_function_info!(pg_finfo_cumulative_share);
+});
 
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn abc_class_computed(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    let window = unsafe { Window::of(fcinfo, "abc_class_computed") };
+v1_function!(abc_class_computed, pg_finfo_abc_class_computed, |call| {
+    let window = call.window("abc_class_computed");
     let code =
         window.answer(|rows| encoded(classes::by_computed_limits(&checked_values(&window, rows))));
-    unsafe { class_datum(fcinfo, code) }
-}
-v1_function_info!(pg_finfo_abc_class_computed);
+    class_datum(call, code)
+});
 
 // ---------------------------------------------------------------------------------------------
 // abc_limits(value): the computed limits as jsonb, a parallel-safe aggregate.
 
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn abc_limits_trans(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    unsafe {
-        let Some(x) = value_arg(fcinfo, 1) else {
-            return unchanged_state(fcinfo);
-        };
-        let x = validate::finite(x).unwrap_or_else(|bad| errors::bad_value("abc_limits", bad));
-        let (state, collector) = transition_state::<LimitsCollector>(fcinfo);
-        collector.push(x);
-        state
-    }
-}
-v1_function_info!(pg_finfo_abc_limits_trans);
-
-#[pg_extern(sql = false)]
-fn abc_limits_combine(
-    mut first: Internal,
-    mut second: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    if let Some(second) = unsafe { second.get_mut::<LimitsCollector>() } {
-        unsafe { state_mut::<LimitsCollector>(&mut first, fcinfo) }.merge(second);
-    }
-    first
-}
-
-/// (STRICT: the state is not NULL.) Sorts in the worker, like the concentration aggregates.
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn abc_limits_serialize(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    let collector = unsafe {
-        &mut *pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<LimitsCollector>()
+v1_function!(abc_limits_trans, pg_finfo_abc_limits_trans, |call| {
+    let Some(x) = call.f64(1) else {
+        return call.unchanged_state();
     };
-    collector.non_negative.sorted(&mut check_for_interrupts);
-    new_varlena(collector.serialized_len(), |out| collector.write_to(out))
-}
-v1_function_info!(pg_finfo_abc_limits_serialize);
+    let x = validate::finite(x).unwrap_or_else(|bad| errors::bad_value("abc_limits", bad));
+    let (state, collector) = call.transition_state::<LimitsCollector>();
+    collector.push(x);
+    state
+});
 
-#[pg_extern(sql = false)]
-fn abc_limits_deserialize(
-    bytes: &[u8],
-    _unused: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    unsafe { new_state(LimitsCollector::from_bytes(bytes), fcinfo) }
-}
+// The support functions' symbols keep the names pgrx gave them in 0.1.0 (`_wrapper`), which
+// its install script refers to.
 
-#[pg_extern(sql = false)]
-fn abc_limits_final(mut state: Internal) -> Option<JsonB> {
-    let collector = unsafe { state.get_mut::<LimitsCollector>() }?;
-    let negatives = collector.negatives as usize;
-    let ascending = collector.non_negative.sorted(&mut check_for_interrupts);
-    if ascending.is_empty() && negatives == 0 {
-        return None;
+v1_function!(
+    abc_limits_combine_wrapper,
+    pg_finfo_abc_limits_combine_wrapper,
+    |call| { call.combine::<LimitsCollector>(|first, second| first.merge(second)) }
+);
+
+// (STRICT: the state is not NULL.) Sorts in the worker, like the concentration aggregates.
+v1_function!(
+    abc_limits_serialize,
+    pg_finfo_abc_limits_serialize,
+    |call| {
+        let collector = call.state::<LimitsCollector>(0).expect("STRICT");
+        collector.non_negative.sorted(&mut check_for_interrupts);
+        new_varlena("abc_limits", collector.serialized_len(), |out| {
+            collector.write_to(out)
+        })
     }
-    let limits = computed_limits(ascending);
-    let [a, b, c] = class_sizes(ascending, limits.as_ref());
-    let point =
-        |p: CurvePoint| json!({ "items": p.items, "effort": p.effort, "yield": p.yield_share });
-    Some(JsonB(json!({
-        "n": ascending.len() + negatives,
-        "a_count": a.0, "b_count": b.0, "c_count": c.0, "d_count": negatives,
-        "a_min_value": a.1, "b_min_value": b.1,
-        "pareto_point": limits.map(|l| point(l.pareto)),
-        "break_even_point": limits.map(|l| point(l.break_even)),
-        "submarginal_point": limits.map(|l| point(l.submarginal)),
-    })))
-}
+);
+
+v1_function!(
+    abc_limits_deserialize_wrapper,
+    pg_finfo_abc_limits_deserialize_wrapper,
+    |call| {
+        let bytes = call.bytes(0).expect("STRICT");
+        call.new_state(LimitsCollector::from_bytes(bytes).unwrap_or_else(|e| errors::corrupted(&e)))
+    }
+);
+
+v1_function!(
+    abc_limits_final_wrapper,
+    pg_finfo_abc_limits_final_wrapper,
+    |call| {
+        let collector = call.state::<LimitsCollector>(0).expect("STRICT");
+        let negatives = collector.negatives as usize;
+        let ascending = collector
+            .sorted_for_final(&mut check_for_interrupts)
+            .unwrap_or_else(|_| errors::running_frame("abc_limits"));
+        if ascending.is_empty() && negatives == 0 {
+            return call.null();
+        }
+        let limits = computed_limits(ascending);
+        let [a, b, c] = class_sizes(ascending, limits.as_ref());
+        let point =
+            |p: CurvePoint| json!({ "items": p.items, "effort": p.effort, "yield": p.yield_share });
+        JsonB(json!({
+            "n": ascending.len() + negatives,
+            "a_count": a.0, "b_count": b.0, "c_count": c.0, "d_count": negatives,
+            "a_min_value": a.1, "b_min_value": b.1,
+            "pareto_point": limits.map(|l| point(l.pareto)),
+            "break_even_point": limits.map(|l| point(l.break_even)),
+            "submarginal_point": limits.map(|l| point(l.submarginal)),
+        }))
+        .into_datum()
+        .expect("a jsonb datum")
+    }
+);

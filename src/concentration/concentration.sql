@@ -86,9 +86,17 @@ CREATE FUNCTION concentration_in(cstring) RETURNS concentration
     AS 'MODULE_PATHNAME', 'concentration_in_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION concentration_out(concentration) RETURNS cstring
     AS 'MODULE_PATHNAME', 'concentration_out_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+-- Binary I/O (COPY ... (FORMAT binary), binary-protocol clients): the stored form, checked.
+CREATE FUNCTION concentration_recv(internal) RETURNS concentration
+    AS 'MODULE_PATHNAME', 'concentration_recv' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION concentration_send(concentration) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'concentration_send' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE TYPE concentration (
     INPUT = concentration_in, OUTPUT = concentration_out,
+    RECEIVE = concentration_recv, SEND = concentration_send,
     INTERNALLENGTH = VARIABLE, STORAGE = extended);
+COMMENT ON FUNCTION concentration_recv(internal) IS 'Binary input of concentration (binary COPY, binary protocol); checks every invariant of the stored form.';
+COMMENT ON FUNCTION concentration_send(concentration) IS 'Binary output of concentration: its stored form, format version first.';
 COMMENT ON TYPE concentration IS
 'Summary of a distribution of non-negative values (all of them, sorted) from concentration_agg(x); text form {"n": 3, "values": [1, 2.5, 4]}.';
 

@@ -5,18 +5,18 @@
 //! aggregates and the `concentration` type need SQL that pgrx does not generate, and one file
 //! in declaration order reads better than attributes spread over this one.
 
-use super::collector::{FractionMismatch, ValueCollector};
-use super::measures::Distribution;
-use super::summary;
-use crate::aggregate::{
-    aggregate_name, check_for_interrupts, new_state, new_varlena, state_mut, transition_state,
-    unchanged_state, value_arg,
-};
-use crate::errors;
-use crate::v1_function_info;
-use crate::validate;
+use crate::pg::aggregate::check_for_interrupts;
+use crate::pg::datum::{self, new_varlena};
+use crate::pg::{errors, Call};
+use crate::v1_function;
 use pgrx::prelude::*;
-use pgrx::{Internal, JsonB, PgSqlErrorCode};
+use pgrx::{JsonB, PgSqlErrorCode};
+use segment_core::codec::DecodeError;
+use segment_core::concentration::measures::Distribution;
+use segment_core::concentration::report::{Report, TotalOverflow};
+use segment_core::concentration::summary;
+use segment_core::validate;
+use segment_core::values::{FractionMismatch, ValueCollector};
 use std::ffi::{CStr, CString};
 
 pgrx::extension_sql_file!("concentration.sql", name = "concentration");
@@ -30,65 +30,42 @@ const FALLBACK_NAME: &str = "concentration aggregate";
 // The transition functions are plain V1 functions rather than `#[pg_extern]`s: they run once
 // per row, and a generic argument-unboxing wrapper was most of an aggregate's time (profiled).
 
-/// For gini(x), gini_unbiased(x), hhi(x), hhi_normalized(x), pareto_ratio(x), concentration_agg(x).
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn concentration_trans(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    unsafe {
-        let Some(x) = value_arg(fcinfo, 1) else {
-            return unchanged_state(fcinfo); // NULLs are skipped, like sum() does
-        };
-        let x = validate::non_negative(x)
-            .unwrap_or_else(|bad| errors::bad_value(&aggregate_name(fcinfo, FALLBACK_NAME), bad));
-        let (state, collector) = transition_state::<ValueCollector>(fcinfo);
-        collector.push(x);
-        state
-    }
-}
-v1_function_info!(pg_finfo_concentration_trans);
+// For gini(x), gini_unbiased(x), hhi(x), hhi_normalized(x), pareto_ratio(x), concentration_agg(x).
+v1_function!(concentration_trans, pg_finfo_concentration_trans, |call| {
+    let Some(x) = call.f64(1) else {
+        return call.unchanged_state(); // NULLs are skipped, like sum() does
+    };
+    let x = validate::non_negative(x)
+        .unwrap_or_else(|bad| errors::bad_value(&call.aggregate_name(FALLBACK_NAME), bad));
+    let (state, collector) = call.transition_state::<ValueCollector>();
+    collector.push(x);
+    state
+});
 
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn top_share_trans(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    unsafe { collect_with_fraction(fcinfo, "top_share", "p", TOP_SHARE_HINT) }
-}
-v1_function_info!(pg_finfo_top_share_trans);
+v1_function!(top_share_trans, pg_finfo_top_share_trans, |call| {
+    collect_with_fraction(call, "top_share", "p", TOP_SHARE_HINT)
+});
 
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn pareto_ratio_trans(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    unsafe { collect_with_fraction(fcinfo, "pareto_ratio", "q", PARETO_RATIO_HINT) }
-}
-v1_function_info!(pg_finfo_pareto_ratio_trans);
+v1_function!(pareto_ratio_trans, pg_finfo_pareto_ratio_trans, |call| {
+    collect_with_fraction(call, "pareto_ratio", "q", PARETO_RATIO_HINT)
+});
 
 const TOP_SHARE_HINT: &str =
     "p is the fraction of units, largest first: top_share(x, 0.2) is the share of the top 20 %.";
 const PARETO_RATIO_HINT: &str = "q is the share of the total: pareto_ratio(x, 0.8) is the fraction of units that makes 80 % of it.";
 
 /// (state, x, fraction) -> state, for top_share(x, p) and pareto_ratio(x, q).
-unsafe fn collect_with_fraction(
-    fcinfo: pg_sys::FunctionCallInfo,
-    function: &str,
-    parameter: &str,
-    hint: &str,
-) -> pg_sys::Datum {
-    unsafe {
-        let fraction = checked_fraction(function, parameter, value_arg(fcinfo, 2), hint);
-        let (state, collector) = transition_state::<ValueCollector>(fcinfo);
-        if let Err(mismatch) = collector.set_fraction(fraction) {
-            fraction_mismatch(function, parameter, mismatch);
-        }
-        if let Some(x) = value_arg(fcinfo, 1) {
-            let x =
-                validate::non_negative(x).unwrap_or_else(|bad| errors::bad_value(function, bad));
-            collector.push(x);
-        }
-        state
+fn collect_with_fraction(call: Call, function: &str, parameter: &str, hint: &str) -> pg_sys::Datum {
+    let fraction = checked_fraction(function, parameter, call.f64(2), hint);
+    let (state, collector) = call.transition_state::<ValueCollector>();
+    if let Err(mismatch) = collector.set_fraction(fraction) {
+        fraction_mismatch(function, parameter, mismatch);
     }
+    if let Some(x) = call.f64(1) {
+        let x = validate::non_negative(x).unwrap_or_else(|bad| errors::bad_value(function, bad));
+        collector.push(x);
+    }
+    state
 }
 
 fn checked_fraction(function: &str, parameter: &str, value: Option<f64>, hint: &str) -> f64 {
@@ -115,56 +92,56 @@ fn fraction_mismatch(
     )
 }
 
-#[pg_extern(sql = false)]
-fn concentration_combine(
-    mut first: Internal,
-    mut second: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    let Some(second) = (unsafe { second.get_mut::<ValueCollector>() }) else {
-        return first;
-    };
-    // A NULL first state becomes a new state in the aggregate's context; `second` is never
-    // returned, and only a transient (just deserialized) one gives its values up.
-    let merged = unsafe { state_mut::<ValueCollector>(&mut first, fcinfo) }.merge(second);
-    if let Err(mismatch) = merged {
-        let name = aggregate_name(fcinfo, FALLBACK_NAME);
-        let parameter = if name == "top_share" { "p" } else { "q" };
-        fraction_mismatch(&name, parameter, mismatch);
-    }
-    first
-}
+// The support functions' symbols keep the names pgrx gave them in 0.1.0 (`_wrapper`), which
+// its install script refers to.
 
-/// Runs in each parallel worker: sorting here spreads the sort over the workers, and the
-/// leader merely merges sorted runs. (STRICT: the state is not NULL.)
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn concentration_serialize(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    let collector = unsafe {
-        &mut *pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<ValueCollector>()
-    };
-    check_size(
-        "parallel concentration aggregate",
-        collector.len(),
-        SERIALIZE_HINT,
-    );
-    collector.sorted(&mut check_for_interrupts);
-    new_varlena(collector.serialized_len(), |out| collector.write_to(out))
-}
-v1_function_info!(pg_finfo_concentration_serialize);
+v1_function!(
+    concentration_combine_wrapper,
+    pg_finfo_concentration_combine_wrapper,
+    |call| {
+        // A NULL first state becomes a new state in the aggregate's context; the second is never
+        // returned, and only a transient (just deserialized) one gives its values up.
+        call.combine::<ValueCollector>(|first, second| {
+            if let Err(mismatch) = first.merge(second) {
+                let name = call.aggregate_name(FALLBACK_NAME);
+                let parameter = if name == "top_share" { "p" } else { "q" };
+                fraction_mismatch(&name, parameter, mismatch);
+            }
+        })
+    }
+);
+
+// Runs in each parallel worker: sorting here spreads the sort over the workers, and the
+// leader merely merges sorted runs. (STRICT: the state is not NULL.)
+v1_function!(
+    concentration_serialize,
+    pg_finfo_concentration_serialize,
+    |call| {
+        let collector = call.state::<ValueCollector>(0).expect("STRICT");
+        check_size(
+            "parallel concentration aggregate",
+            collector.len(),
+            SERIALIZE_HINT,
+        );
+        collector.sorted(&mut check_for_interrupts);
+        new_varlena(
+            "concentration_serialize",
+            collector.serialized_len(),
+            |out| collector.write_to(out),
+        )
+    }
+);
 
 const SERIALIZE_HINT: &str = "Run this query without parallel workers (SET max_parallel_workers_per_gather = 0), or aggregate per group.";
 
-#[pg_extern(sql = false)]
-fn concentration_deserialize(
-    bytes: &[u8],
-    _unused: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    unsafe { new_state(ValueCollector::from_bytes(bytes), fcinfo) }
-}
+v1_function!(
+    concentration_deserialize_wrapper,
+    pg_finfo_concentration_deserialize_wrapper,
+    |call| {
+        let bytes = call.bytes(0).expect("STRICT");
+        call.new_state(ValueCollector::from_bytes(bytes).unwrap_or_else(|e| corrupted(&e.0)))
+    }
+);
 
 fn check_size(function: &str, count: usize, hint: &str) {
     if count > summary::MAX_VALUES {
@@ -172,95 +149,113 @@ fn check_size(function: &str, count: usize, hint: &str) {
     }
 }
 
-/// rollup(concentration): merges stored summaries (per day into per month, per region into all)
-/// as sorted runs, with no re-sort.
-#[pg_extern(sql = false)]
-fn concentration_rollup_trans(
-    mut state: Internal,
-    summary: Option<&[u8]>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    if let Some(summary) = summary {
+// rollup(concentration): merges stored summaries (per day into per month, per region into all)
+// as sorted runs, with no re-sort.
+v1_function!(
+    concentration_rollup_trans_wrapper,
+    pg_finfo_concentration_rollup_trans_wrapper,
+    |call| {
+        let Some(summary) = call.bytes(1) else {
+            return call.unchanged_state();
+        };
         let mut run = ValueCollector::from_sorted(decoded(summary));
-        let collector = unsafe { state_mut::<ValueCollector>(&mut state, fcinfo) };
+        let (state, collector) = call.transition_state::<ValueCollector>();
         collector
             .merge(&mut run)
             .expect("summaries carry no fraction");
+        state
     }
-    state
-}
+);
 
 // ---------------------------------------------------------------------------------------------
-// Final functions. They sort the state in place, which leaves its contents unchanged.
+// Final functions. They sort the state in place, which leaves its contents unchanged, so they
+// are READ_ONLY as PostgreSQL means it: the state may be read again, or grow.
 
-fn with_distribution<R>(
-    mut state: Internal,
-    measure: impl FnOnce(Distribution) -> Option<R>,
-) -> Option<R> {
-    let collector = unsafe { state.get_mut::<ValueCollector>() }?;
-    measure(Distribution::new(
-        collector.sorted(&mut check_for_interrupts),
-    ))
+/// The state's values ascending (STRICT: the state is not NULL).
+fn final_values<'a>(call: Call, function: &str) -> &'a [f64] {
+    let collector = call.state::<ValueCollector>(0).expect("STRICT");
+    collector
+        .sorted_for_final(&mut check_for_interrupts)
+        .unwrap_or_else(|_| errors::running_frame(function))
 }
 
-fn collected_fraction(state: &Internal) -> Option<f64> {
-    unsafe { state.get::<ValueCollector>() }.and_then(ValueCollector::fraction)
+/// A measure's final function: `measure` of the values, NULL when it is undefined.
+fn final_measure(
+    call: Call,
+    function: &str,
+    measure: impl FnOnce(Distribution) -> Option<f64>,
+) -> pg_sys::Datum {
+    match measure(Distribution::new(final_values(call, function))) {
+        Some(x) => x.into_datum().expect("a float8"),
+        None => call.null(),
+    }
 }
 
-#[pg_extern(sql = false)]
-fn gini_final(state: Internal) -> Option<f64> {
-    with_distribution(state, |d| d.gini())
+fn collected_fraction(call: Call) -> Option<f64> {
+    call.state::<ValueCollector>(0).expect("STRICT").fraction()
 }
 
-#[pg_extern(sql = false)]
-fn gini_unbiased_final(state: Internal) -> Option<f64> {
-    with_distribution(state, |d| d.gini_unbiased())
-}
+v1_function!(gini_final_wrapper, pg_finfo_gini_final_wrapper, |call| {
+    final_measure(call, "gini", |d| d.gini())
+});
 
-#[pg_extern(sql = false)]
-fn hhi_final(state: Internal) -> Option<f64> {
-    with_distribution(state, |d| d.hhi())
-}
+v1_function!(
+    gini_unbiased_final_wrapper,
+    pg_finfo_gini_unbiased_final_wrapper,
+    |call| { final_measure(call, "gini_unbiased", |d| d.gini_unbiased()) }
+);
 
-#[pg_extern(sql = false)]
-fn hhi_normalized_final(state: Internal) -> Option<f64> {
-    with_distribution(state, |d| d.hhi_normalized())
-}
+v1_function!(hhi_final_wrapper, pg_finfo_hhi_final_wrapper, |call| {
+    final_measure(call, "hhi", |d| d.hhi())
+});
+
+v1_function!(
+    hhi_normalized_final_wrapper,
+    pg_finfo_hhi_normalized_final_wrapper,
+    |call| { final_measure(call, "hhi_normalized", |d| d.hhi_normalized()) }
+);
 
 /// The share the Pareto principle names: "x % of customers make 80 % of revenue".
 const DEFAULT_PARETO_SHARE: f64 = 0.8;
 
-#[pg_extern(sql = false)]
-fn pareto_ratio_final(state: Internal) -> Option<f64> {
-    let q = collected_fraction(&state).unwrap_or(DEFAULT_PARETO_SHARE);
-    with_distribution(state, |d| d.pareto_ratio(q))
-}
-
-#[pg_extern(sql = false)]
-fn top_share_final(state: Internal) -> Option<f64> {
-    let p = collected_fraction(&state)?;
-    with_distribution(state, |d| d.top_share(p))
-}
-
-/// (STRICT: the state is not NULL.)
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn concentration_agg_final(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    let collector = unsafe {
-        &mut *pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<ValueCollector>()
-    };
-    if collector.is_empty() {
-        return unsafe { pgrx::fcinfo::pg_return_null(fcinfo) }; // only NULLs: no summary
+v1_function!(
+    pareto_ratio_final_wrapper,
+    pg_finfo_pareto_ratio_final_wrapper,
+    |call| {
+        let q = collected_fraction(call).unwrap_or(DEFAULT_PARETO_SHARE);
+        final_measure(call, "pareto_ratio", |d| d.pareto_ratio(q))
     }
-    check_size("concentration_agg", collector.len(), SUMMARY_HINT);
-    let values = collector.sorted(&mut check_for_interrupts);
-    new_varlena(summary::encoded_len(values.len()), |out| {
-        summary::encode_into(out, values)
-    })
-}
-v1_function_info!(pg_finfo_concentration_agg_final);
+);
+
+v1_function!(
+    top_share_final_wrapper,
+    pg_finfo_top_share_final_wrapper,
+    |call| {
+        match collected_fraction(call) {
+            Some(p) => final_measure(call, "top_share", |d| d.top_share(p)),
+            None => call.null(), // no row, so no p
+        }
+    }
+);
+
+// (STRICT: the state is not NULL.)
+v1_function!(
+    concentration_agg_final,
+    pg_finfo_concentration_agg_final,
+    |call| {
+        let collector = call.state::<ValueCollector>(0).expect("STRICT");
+        if collector.is_empty() {
+            return call.null(); // only NULLs: no summary
+        }
+        check_size("concentration_agg", collector.len(), SUMMARY_HINT);
+        let values = final_values(call, "concentration_agg");
+        new_varlena(
+            "concentration_agg",
+            summary::encoded_len(values.len()),
+            |out| summary::encode_into(out, values),
+        )
+    }
+);
 
 const SUMMARY_HINT: &str = "Build one summary per group (GROUP BY), or use the aggregates gini(x), top_share(x, p), ... directly: they have no such limit when run serially.";
 
@@ -273,6 +268,18 @@ fn concentration_in(input: &CStr) -> Vec<u8> {
     let values = summary::from_text(text).unwrap_or_else(|e| bad_text(&e.to_string()));
     summary::encode(&values)
 }
+
+v1_function!(concentration_send, pg_finfo_concentration_send, |call| {
+    datum::send(call, "concentration")
+});
+
+v1_function!(concentration_recv, pg_finfo_concentration_recv, |call| {
+    datum::receive(call, "concentration", |bytes| {
+        summary::decode(bytes)
+            .map(drop)
+            .map_err(|e| DecodeError(e.to_string()))
+    })
+});
 
 fn bad_text(why: &str) -> ! {
     errors::raise(
@@ -291,13 +298,15 @@ fn concentration_out(bytes: &[u8]) -> CString {
 }
 
 fn decoded(bytes: &[u8]) -> Vec<f64> {
-    summary::decode(bytes).unwrap_or_else(|e| {
-        errors::raise(
-            PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-            format!("concentration: {e}"),
-            None,
-        )
-    })
+    summary::decode(bytes).unwrap_or_else(|e| corrupted(&e.to_string()))
+}
+
+fn corrupted(why: &str) -> ! {
+    errors::raise(
+        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        why.to_string(),
+        None,
+    )
 }
 
 fn read_summary<R>(bytes: &[u8], measure: impl FnOnce(Distribution) -> Option<R>) -> Option<R> {
@@ -363,34 +372,15 @@ fn lorenz_curve(
     TableIterator::new(curve)
 }
 
-/// The fractions of units and shares of the total that the report reads.
-const REPORT_TOP_FRACTIONS: [(&str, f64); 4] = [
-    ("top_1pct_share", 0.01),
-    ("top_5pct_share", 0.05),
-    ("top_10pct_share", 0.10),
-    ("top_20pct_share", 0.20),
-];
-const REPORT_PARETO_SHARES: [(&str, f64); 2] = [("pareto_80", 0.8), ("pareto_50", 0.5)];
-
 #[pg_extern(sql = false)]
 fn concentration_report(c: &[u8]) -> JsonB {
     let values = decoded(c);
-    let d = Distribution::new(&values);
-    let mut report = serde_json::Map::new();
-    report.insert("n".into(), d.len().into());
-    report.insert("total".into(), d.total().into());
-    report.insert("gini".into(), d.gini().into());
-    report.insert("gini_unbiased".into(), d.gini_unbiased().into());
-    report.insert("hhi".into(), d.hhi().into());
-    report.insert("hhi_normalized".into(), d.hhi_normalized().into());
-    let fractions = REPORT_TOP_FRACTIONS.map(|(_, p)| p);
-    let shares = d.top_shares(&fractions);
-    for (i, (key, _)) in REPORT_TOP_FRACTIONS.iter().enumerate() {
-        report.insert((*key).into(), shares.as_ref().map(|s| s[i]).into());
-    }
-    let ratios = d.pareto_ratios(&REPORT_PARETO_SHARES.map(|(_, q)| q));
-    for (i, (key, _)) in REPORT_PARETO_SHARES.iter().enumerate() {
-        report.insert((*key).into(), ratios.as_ref().map(|r| r[i]).into());
-    }
-    JsonB(serde_json::Value::Object(report))
+    let report = Report::of(&Distribution::new(&values)).unwrap_or_else(|TotalOverflow| {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            "concentration_report: the total of the values is out of the range of double precision".into(),
+            Some("gini(c), top_share(c, p), ... still read such a summary; only its total cannot be shown.".into()),
+        )
+    });
+    JsonB(serde_json::to_value(report).expect("a report is plain JSON"))
 }

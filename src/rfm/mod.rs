@@ -1,12 +1,5 @@
-//! RFM: recency, frequency and monetary scores per customer, and named segments.
-//!
-//! `scores` and `segments` hold the arithmetic, `sql` the window function and the functions.
+//! RFM: the window path (`sql`: rfm_score, rfm_segment, rfm_breaks, rfm_bin) and the one-pass
+//! path (`one_pass_sql`: rfm_agg, rollup, rfm_scores).
 
-pub mod breaks;
-mod customers;
-mod hashed;
 mod one_pass_sql;
-pub mod scores;
-pub mod segments;
 mod sql;
-pub mod summary;

@@ -1,17 +1,22 @@
 //! The SQL surface of the one-pass RFM path: `rfm_agg` → `rfm_summary` (bigint customer ids) or
 //! `rfm_summary_text` (text ids), `rollup`, and `rfm_scores`. Translation only; the arithmetic
-//! is in `summary` and `scores`.
+//! is in `segment_core::rfm`.
 
-use super::segments;
-use super::summary::{self, CustomerKey, CustomerStats, RfmCollector, ScoreEdges, SummaryReader};
-use crate::aggregate::{
-    new_state, new_varlena, state_mut, transition_state, unchanged_state, value_arg,
-};
-use crate::errors;
-use crate::v1_function_info;
-use crate::validate;
+use crate::pg::aggregate::check_for_interrupts;
+use crate::pg::datum::{self, new_varlena};
+use crate::pg::srf::Memory;
+use crate::pg::{errors, Call};
+use crate::v1_function;
 use pgrx::prelude::*;
-use pgrx::{FromDatum, Internal, PgSqlErrorCode};
+use pgrx::PgSqlErrorCode;
+use segment_core::codec::DecodeError;
+use segment_core::rfm::collector::{FinishError, RfmCollector};
+use segment_core::rfm::edges::{recency_days, ScoreEdges};
+use segment_core::rfm::key::CustomerKey;
+use segment_core::rfm::segments;
+use segment_core::rfm::stats::CustomerStats;
+use segment_core::rfm::summary::{SummaryReader, TextFormError};
+use segment_core::validate;
 use std::ffi::{CStr, CString};
 
 pgrx::extension_sql_file!(
@@ -22,71 +27,44 @@ pgrx::extension_sql_file!(
 
 /// The order's time and amount (arguments 2 and 3), or None to skip a row without a time.
 /// NaN or infinite amounts and infinite times are errors.
-unsafe fn order(fcinfo: pg_sys::FunctionCallInfo) -> Option<(i64, Option<f64>)> {
-    unsafe {
-        if pgrx::fcinfo::pg_arg_is_null(fcinfo, 2) {
-            return None;
-        }
-        let at = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 2).value() as i64;
-        if at == i64::MIN || at == i64::MAX {
-            errors::raise(
-                PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
-                "rfm_agg: an order at -infinity or infinity has no time".into(),
-                Some("Leave such orders out with WHERE isfinite(order_ts).".into()),
-            );
-        }
-        let amount = value_arg(fcinfo, 3)
-            .map(|x| validate::finite(x).unwrap_or_else(|bad| errors::bad_value("rfm_agg", bad)));
-        Some((at, amount))
-    }
-}
-
-/// rfm_agg(bigint, timestamptz, double precision): once per order row, so a plain V1 function.
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn rfm_agg_trans(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    unsafe {
-        let Some((at, amount)) = order(fcinfo) else {
-            return unchanged_state(fcinfo);
-        };
-        if pgrx::fcinfo::pg_arg_is_null(fcinfo, 1) {
-            return unchanged_state(fcinfo); // no customer
-        }
-        let customer = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1).value() as i64;
-        let (state, collector) = transition_state::<RfmCollector<i64>>(fcinfo);
-        collector.add(customer, at, amount);
-        state
-    }
-}
-v1_function_info!(pg_finfo_rfm_agg_trans);
-
-/// rfm_agg(text, timestamptz, double precision).
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn rfm_agg_text_trans(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    unsafe {
-        let Some((at, amount)) = order(fcinfo) else {
-            return unchanged_state(fcinfo);
-        };
-        let customer = <&str>::from_datum(
-            pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1),
-            pgrx::fcinfo::pg_arg_is_null(fcinfo, 1),
+fn order(call: Call) -> Option<(i64, Option<f64>)> {
+    let at = call.i64(2)?;
+    if at == i64::MIN || at == i64::MAX {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
+            "rfm_agg: an order at -infinity or infinity has no time".into(),
+            Some("Leave such orders out with WHERE isfinite(order_ts).".into()),
         );
-        let Some(customer) = customer else {
-            return unchanged_state(fcinfo);
-        };
-        let (state, collector) = transition_state::<RfmCollector<Box<str>>>(fcinfo);
-        collector.add_text(customer, at, amount);
-        state
     }
+    let amount = call
+        .f64(3)
+        .map(|x| validate::finite(x).unwrap_or_else(|bad| errors::bad_value("rfm_agg", bad)));
+    Some((at, amount))
 }
-v1_function_info!(pg_finfo_rfm_agg_text_trans);
+
+// rfm_agg(bigint, timestamptz, double precision): once per order row, so a plain V1 function.
+v1_function!(rfm_agg_trans, pg_finfo_rfm_agg_trans, |call| {
+    let (Some((at, amount)), Some(customer)) = (order(call), call.i64(1)) else {
+        return call.unchanged_state(); // no time or no customer
+    };
+    let (state, collector) = call.transition_state::<RfmCollector<i64>>();
+    collector.add(customer, at, amount);
+    state
+});
+
+// rfm_agg(text, timestamptz, double precision).
+v1_function!(rfm_agg_text_trans, pg_finfo_rfm_agg_text_trans, |call| {
+    let (Some((at, amount)), Some(customer)) = (order(call), call.text(1)) else {
+        return call.unchanged_state();
+    };
+    let (state, collector) = call.transition_state::<RfmCollector<Box<str>>>();
+    collector.add_text(customer, at, amount);
+    state
+});
 
 /// The binary form of a finished collector, written in place into a new value.
 fn encoded<K: CustomerKey>(function: &str, collector: &RfmCollector<K>) -> pg_sys::Datum {
-    new_varlena(checked_len(function, collector), |out| {
+    new_varlena(function, checked_len(function, collector), |out| {
         collector.write_to(out)
     })
 }
@@ -106,92 +84,87 @@ fn decoded<K: CustomerKey>(bytes: &[u8]) -> RfmCollector<K> {
     RfmCollector::from_bytes(bytes).unwrap_or_else(corrupted)
 }
 
-fn corrupted<T>(why: String) -> T {
-    errors::raise(
-        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-        format!("rfm_summary: {why}"),
-        None,
-    )
+fn corrupted<T>(why: DecodeError) -> T {
+    errors::corrupted(&why)
 }
 
-fn combine<K: CustomerKey>(
-    mut first: Internal,
-    mut second: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    if let Some(second) = unsafe { second.get_mut::<RfmCollector<K>>() } {
-        // Taken, not copied: PostgreSQL passes a state to combine once and then drops it.
-        let second = std::mem::take(second);
-        unsafe { state_mut::<RfmCollector<K>>(&mut first, fcinfo) }
-            .merge(second)
-            .unwrap_or_else(corrupted);
+fn finished<K: CustomerKey>(
+    function: &str,
+    collector: &mut RfmCollector<K>,
+    finish: fn(&mut RfmCollector<K>) -> Result<(), FinishError>,
+) {
+    match finish(collector) {
+        Ok(()) => {}
+        Err(FinishError::RunningFrame) => errors::running_frame(function),
+        Err(FinishError::Corrupted(why)) => corrupted(why),
+        Err(FinishError::AmountOverflow(customer)) => errors::raise(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("{function}: the net amount of customer {customer} is out of the range of double precision"),
+            Some("The customer's amounts add up beyond 1.8e308; scale them (e.g. amount / 1000).".into()),
+        ),
     }
-    first
 }
 
-fn rollup_trans<K: CustomerKey>(
-    mut state: Internal,
-    summary: Option<&[u8]>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    if let Some(summary) = summary {
-        let part = decoded::<K>(summary);
-        unsafe { state_mut::<RfmCollector<K>>(&mut state, fcinfo) }
-            .merge(part)
-            .unwrap_or_else(corrupted);
-    }
+/// Leaves the second state as it was in meaning (PostgreSQL may read it again).
+fn combine<K: CustomerKey>(call: Call) -> pg_sys::Datum {
+    call.combine::<RfmCollector<K>>(|first, second| first.merge(second).unwrap_or_else(corrupted))
+}
+
+fn rollup_trans<K: CustomerKey>(call: Call) -> pg_sys::Datum {
+    let Some(summary) = call.bytes(1) else {
+        return call.unchanged_state();
+    };
+    let mut part = decoded::<K>(summary);
+    let (state, collector) = call.transition_state::<RfmCollector<K>>();
+    collector.merge(&mut part).unwrap_or_else(corrupted);
     state
 }
 
-/// The finished state (argument 0, not NULL: the functions are STRICT). Finishing changes how
-/// the state holds its customers, not which: it is idempotent, and orders may still be added
-/// afterwards (a window aggregate, or the final function called again), so the aggregates can
-/// keep the default FINALFUNC_MODIFY = READ_ONLY.
-unsafe fn finished_state<'s, K: CustomerKey>(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> &'s RfmCollector<K> {
-    let collector = unsafe {
-        &mut *pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<RfmCollector<K>>()
-    };
-    collector.finish().unwrap_or_else(corrupted);
-    collector
-}
-
-/// The final function of rfm_agg and rollup: the summary, NULL without customers.
-unsafe fn final_summary<K: CustomerKey>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    let collector = unsafe { finished_state::<K>(fcinfo) };
+/// The final function of rfm_agg and rollup: the summary, NULL without customers. Finishing
+/// changes how the state holds its customers, not which: the state may still be read again
+/// or grow afterwards, so the aggregates keep the default FINALFUNC_MODIFY = READ_ONLY.
+fn final_summary<K: CustomerKey>(call: Call) -> pg_sys::Datum {
+    let collector = call.state::<RfmCollector<K>>(0).expect("STRICT");
+    finished("rfm_agg", collector, RfmCollector::finish_for_final);
     if collector.is_empty() {
-        return unsafe { pgrx::fcinfo::pg_return_null(fcinfo) };
+        return call.null();
     }
     encoded("rfm_agg", collector)
 }
 
 /// A parallel worker's state: the summary's own form, sorted in the worker, so that the
 /// leader merges sorted runs.
-unsafe fn serialized<K: CustomerKey>(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    encoded("rfm_agg", unsafe { finished_state::<K>(fcinfo) })
+fn serialized<K: CustomerKey>(call: Call) -> pg_sys::Datum {
+    let collector = call.state::<RfmCollector<K>>(0).expect("STRICT");
+    finished("rfm_agg", collector, RfmCollector::finish);
+    encoded("rfm_agg", collector)
 }
 
 fn summary_in<K: CustomerKey>(input: &CStr) -> Vec<u8> {
     let parsed = input
         .to_str()
-        .map_err(|_| "not UTF-8".to_string())
+        .map_err(|_| TextFormError::Invalid("not UTF-8".into()))
         .and_then(RfmCollector::<K>::from_json);
-    let collector = parsed.unwrap_or_else(|why| {
-        errors::raise(
+    let collector = parsed.unwrap_or_else(|why| match why {
+        TextFormError::NulInId => errors::raise(
+            PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+            format!("invalid input syntax for type {}: a customer id contains \\u0000", K::TYPE_NAME),
+            Some("PostgreSQL's text cannot hold the NUL character; remove it from the ids.".into()),
+        ),
+        TextFormError::Invalid(why) => errors::raise(
             PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
-            format!("invalid input syntax for an rfm summary: {why}"),
+            format!("invalid input syntax for type {}: {why}", K::TYPE_NAME),
             Some("The text form is {\"customers\": [[id, first, last, purchases, amount, amount_error], ...]}, times in microseconds since 2000-01-01.".into()),
-        )
+        ),
     });
-    let mut bytes = vec![0; checked_len("rfm_summary", &collector)];
+    let mut bytes = vec![0; checked_len(K::TYPE_NAME, &collector)];
     collector.write_to(&mut bytes);
     bytes
 }
 
 fn summary_out<K: CustomerKey>(bytes: &[u8]) -> CString {
     let mut collector = decoded::<K>(bytes);
-    collector.finish().unwrap_or_else(corrupted);
+    finished(K::TYPE_NAME, &mut collector, RfmCollector::finish);
     CString::new(collector.to_json().to_string()).expect("JSON has no NUL")
 }
 
@@ -200,26 +173,20 @@ const SCORES_HINT: &str =
 
 /// A customer id as an rfm_scores column.
 trait IdColumn: CustomerKey {
-    /// # Safety
-    /// Called inside a PostgreSQL function; text is allocated in the current memory context.
-    unsafe fn datum(&self) -> pg_sys::Datum;
+    /// The id as a datum, made in the current memory context.
+    fn datum(&self) -> pg_sys::Datum;
 }
 
 impl IdColumn for i64 {
-    unsafe fn datum(&self) -> pg_sys::Datum {
+    fn datum(&self) -> pg_sys::Datum {
         pg_sys::Datum::from(*self)
     }
 }
 
 impl IdColumn for Box<str> {
-    unsafe fn datum(&self) -> pg_sys::Datum {
-        unsafe { text_datum(self) }
+    fn datum(&self) -> pg_sys::Datum {
+        datum::text(self)
     }
-}
-
-unsafe fn text_datum(text: &str) -> pg_sys::Datum {
-    let text = unsafe { pg_sys::cstring_to_text_with_len(text.as_ptr().cast(), text.len() as i32) };
-    pg_sys::Datum::from(text)
 }
 
 /// The arguments of rfm_scores(summary, [as_of,] bins), checked: None for a NULL summary.
@@ -230,87 +197,56 @@ struct ScoresCall<'a> {
     bins: u32,
 }
 
-unsafe fn scores_call<'a>(fcinfo: pg_sys::FunctionCallInfo, has_as_of: bool) -> ScoresCall<'a> {
-    unsafe {
-        let arg = |i: usize| {
-            (!pgrx::fcinfo::pg_arg_is_null(fcinfo, i))
-                .then(|| pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, i))
-        };
-        let bins = match arg(if has_as_of { 2 } else { 1 }).map(|d| d.value() as i32) {
-            None => errors::null_parameter("rfm_scores", "bins", SCORES_HINT),
-            Some(b) if !(2..=100).contains(&b) => {
-                errors::parameter_out_of_range("rfm_scores", "bins", b, "[2, 100]", SCORES_HINT)
-            }
-            Some(b) => b as u32,
-        };
-        let as_of = match (has_as_of, arg(1)) {
-            (false, _) => None,
-            (true, None) => errors::null_parameter("rfm_scores", "as_of", SCORES_HINT),
-            (true, Some(t)) => Some(t.value() as i64),
-        };
-        let summary = arg(0).map(|d| <&[u8]>::from_datum(d, false).expect("not NULL"));
-        ScoresCall {
-            summary,
-            as_of,
-            bins,
+fn scores_call<'a>(call: Call, has_as_of: bool) -> ScoresCall<'a> {
+    let bins = match call.i32(if has_as_of { 2 } else { 1 }) {
+        None => errors::null_parameter("rfm_scores", "bins", SCORES_HINT),
+        Some(b) if !(2..=100).contains(&b) => {
+            errors::parameter_out_of_range("rfm_scores", "bins", b, "[2, 100]", SCORES_HINT)
         }
+        Some(b) => b as u32,
+    };
+    let as_of = match (has_as_of, call.i64(1)) {
+        (false, _) => None,
+        (true, None) => errors::null_parameter("rfm_scores", "as_of", SCORES_HINT),
+        (true, Some(t)) => Some(t),
+    };
+    ScoresCall {
+        summary: call.bytes(0),
+        as_of,
+        bins,
     }
 }
 
 /// rfm_scores in materialize mode: every row goes straight into the tuplestore PostgreSQL
 /// reads, formed once, rather than one call per row.
-///
-/// # Safety
-/// `fcinfo` is the current call's, with the arguments of the SQL declaration.
-unsafe fn rfm_scores<K: IdColumn>(
-    fcinfo: pg_sys::FunctionCallInfo,
-    has_as_of: bool,
-) -> pg_sys::Datum {
-    unsafe {
-        let call = scores_call(fcinfo, has_as_of);
-        pg_sys::InitMaterializedSRF(fcinfo, 0);
-        let Some(summary) = call.summary else {
-            return pg_sys::Datum::from(0); // no summary, no customers
-        };
-        let customers = SummaryReader::<K>::new(summary).unwrap_or_else(corrupted);
-        let edges = ScoreEdges::of(customers.clone().stats(), call.bins).unwrap_or_else(|overflow| {
-            errors::raise(
-                PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-                format!("rfm_scores: a customer's net amount, {overflow}, is out of the range of double precision"),
-                Some("The customer's amounts add up beyond 1.8e308; scale them (e.g. amount / 1000) in rfm_agg.".into()),
-            )
-        });
-        let as_of = checked_as_of(edges.latest_purchase, call.as_of);
-        let rsinfo = (*fcinfo).resultinfo.cast::<pg_sys::ReturnSetInfo>();
-        let (store, desc) = ((*rsinfo).setResult, (*rsinfo).setDesc);
-        let mut cells = CellTexts::new(call.bins);
-        let row_memory = pg_sys::AllocSetContextCreateExtended(
-            pg_sys::CurrentMemoryContext,
-            c"rfm_scores row".as_ptr(),
-            pg_sys::ALLOCSET_DEFAULT_MINSIZE as usize,
-            pg_sys::ALLOCSET_DEFAULT_INITSIZE as usize,
-            pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
-        );
-        for (i, (customer, stats)) in customers.enumerate() {
-            if i % 65_536 == 0 {
-                pg_sys::check_for_interrupts!();
-            }
-            pg_sys::MemoryContextReset(row_memory);
-            let caller_memory = pg_sys::MemoryContextSwitchTo(row_memory);
-            let row = score_row(&customer, &stats, &edges, &mut cells, as_of);
-            let mut nulls = row.map(|column| column.is_none());
-            let mut values = row.map(|column| column.unwrap_or(pg_sys::Datum::from(0)));
-            pg_sys::tuplestore_putvalues(store, desc, values.as_mut_ptr(), nulls.as_mut_ptr());
-            pg_sys::MemoryContextSwitchTo(caller_memory);
+fn rfm_scores<K: IdColumn>(call: Call, has_as_of: bool) -> pg_sys::Datum {
+    let arguments = scores_call(call, has_as_of);
+    let mut rows = call.materialize();
+    let Some(summary) = arguments.summary else {
+        return rows.finish(); // no summary, no customers
+    };
+    let customers = SummaryReader::<K>::new(summary).unwrap_or_else(corrupted);
+    let edges = ScoreEdges::of(customers.clone().stats(), arguments.bins).unwrap_or_else(|overflow| {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("rfm_scores: a customer's net amount, {overflow}, is out of the range of double precision"),
+            Some("The customer's amounts add up beyond 1.8e308; scale them (e.g. amount / 1000) in rfm_agg.".into()),
+        )
+    });
+    let as_of = checked_as_of(edges.latest_purchase, arguments.as_of);
+    let mut cells = CellTexts::new(arguments.bins);
+    for (i, (customer, stats)) in customers.enumerate() {
+        if i % 65_536 == 0 {
+            check_for_interrupts();
         }
-        pg_sys::MemoryContextDelete(row_memory);
-        pg_sys::Datum::from(0)
+        rows.push(|| score_row(&customer, &stats, &edges, &mut cells, as_of));
     }
+    rows.finish()
 }
 
 /// One customer's row of rfm_scores, None for NULL: customer_id, first_order, last_order,
 /// recency_days, frequency, monetary, r, f, m, rfm_cell, rfm_total, segment.
-unsafe fn score_row<K: IdColumn>(
+fn score_row<K: IdColumn>(
     customer: &K,
     stats: &CustomerStats,
     edges: &ScoreEdges,
@@ -319,15 +255,15 @@ unsafe fn score_row<K: IdColumn>(
 ) -> [Option<pg_sys::Datum>; 12] {
     let (r, f, m) = edges.score(stats);
     let cell = match (r, f, m) {
-        (Some(r), Some(f), Some(m)) => Some(unsafe { cells.get(r, f, m) }),
+        (Some(r), Some(f), Some(m)) => Some(cells.get(r, f, m)),
         _ => None,
     };
     let float = |x: f64| pg_sys::Datum::from(x.to_bits());
     [
-        Some(unsafe { customer.datum() }),
+        Some(customer.datum()),
         stats.first().map(pg_sys::Datum::from),
         stats.last().map(pg_sys::Datum::from),
-        summary::recency_days(stats, as_of).map(float),
+        recency_days(stats, as_of).map(float),
         Some(pg_sys::Datum::from(stats.purchases as i64)),
         Some(float(stats.monetary())),
         r.map(pg_sys::Datum::from),
@@ -341,6 +277,16 @@ unsafe fn score_row<K: IdColumn>(
 
 /// as_of as given, or the latest purchase in the summary; an as_of before that is an error.
 fn checked_as_of(latest: Option<i64>, as_of: Option<i64>) -> i64 {
+    if let Some(infinite) = as_of.filter(|&t| t == i64::MIN || t == i64::MAX) {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
+            format!(
+                "rfm_scores: as_of {} has no recency",
+                timestamp_text(infinite)
+            ),
+            Some("Pass a finite time, e.g. as_of => now() or the end of the period.".into()),
+        );
+    }
     let as_of = as_of.unwrap_or(latest.unwrap_or(0));
     if let Some(latest) = latest.filter(|&l| l > as_of) {
         errors::raise(
@@ -368,33 +314,33 @@ struct CellTexts {
     rules: Vec<segments::Rule>,
     made: Vec<Option<Cell>>,
     /// Where the cells made once are allocated.
-    memory: pg_sys::MemoryContext,
+    memory: Memory,
 }
 
 impl CellTexts {
     /// Cells allocated in the current memory context when made once.
-    unsafe fn new(bins: u32) -> Self {
+    fn new(bins: u32) -> Self {
         let cached = if bins <= 9 { bins.pow(3) as usize } else { 0 };
         CellTexts {
             bins,
             rules: segments::default_rules(),
             made: vec![None; cached],
-            memory: unsafe { pg_sys::CurrentMemoryContext },
+            memory: Memory::current(),
         }
     }
 
-    unsafe fn get(&mut self, r: i16, f: i16, m: i16) -> Cell {
+    fn get(&mut self, r: i16, f: i16, m: i16) -> Cell {
         let bins = self.bins as usize;
         let index = ((r as usize - 1) * bins + (f as usize - 1)) * bins + (m as usize - 1);
         if let Some(Some(cell)) = self.made.get(index) {
             return *cell;
         }
         let cached = index < self.made.len();
-        let make = || unsafe {
+        let make = || {
             let segment = (self.bins == 5)
-                .then(|| text_datum(segments::segment(&self.rules, r.into(), f.into(), m.into())));
+                .then(|| datum::text(segments::segment(&self.rules, r.into(), f.into(), m.into())));
             Cell {
-                name: text_datum(&cell_name(r, f, m, self.bins)),
+                name: datum::text(&cell_name(r, f, m, self.bins)),
                 total: pg_sys::Datum::from(i32::from(r) + i32::from(f) + i32::from(m)),
                 segment,
             }
@@ -402,9 +348,7 @@ impl CellTexts {
         if !cached {
             return make();
         }
-        let row_memory = unsafe { pg_sys::MemoryContextSwitchTo(self.memory) };
-        let cell = make();
-        unsafe { pg_sys::MemoryContextSwitchTo(row_memory) };
+        let cell = self.memory.run(make);
         self.made[index] = Some(cell);
         cell
     }
@@ -427,56 +371,40 @@ fn timestamp_text(micros: i64) -> String {
         .unwrap_or_else(|_| micros.to_string())
 }
 
-// The functions for each kind of customer id.
+// The functions for each kind of customer id. The symbols keep the names of 0.1.0 (pgrx
+// gave its `#[pg_extern]` functions a `_wrapper` suffix), which its install script refers to.
 
-#[pg_extern(sql = false)]
-fn rfm_agg_combine(
-    first: Internal,
-    second: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    combine::<i64>(first, second, fcinfo)
-}
-#[pg_extern(sql = false)]
-fn rfm_agg_text_combine(
-    first: Internal,
-    second: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    combine::<Box<str>>(first, second, fcinfo)
-}
-#[pg_extern(sql = false)]
-fn rfm_agg_deserialize(
-    bytes: &[u8],
-    _unused: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    unsafe { new_state(decoded::<i64>(bytes), fcinfo) }
-}
-#[pg_extern(sql = false)]
-fn rfm_agg_text_deserialize(
-    bytes: &[u8],
-    _unused: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    unsafe { new_state(decoded::<Box<str>>(bytes), fcinfo) }
-}
-#[pg_extern(sql = false)]
-fn rfm_rollup_trans(
-    state: Internal,
-    summary: Option<&[u8]>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    rollup_trans::<i64>(state, summary, fcinfo)
-}
-#[pg_extern(sql = false)]
-fn rfm_rollup_text_trans(
-    state: Internal,
-    summary: Option<&[u8]>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    rollup_trans::<Box<str>>(state, summary, fcinfo)
-}
+v1_function!(
+    rfm_agg_combine_wrapper,
+    pg_finfo_rfm_agg_combine_wrapper,
+    |call| { combine::<i64>(call) }
+);
+v1_function!(
+    rfm_agg_text_combine_wrapper,
+    pg_finfo_rfm_agg_text_combine_wrapper,
+    |call| { combine::<Box<str>>(call) }
+);
+v1_function!(
+    rfm_agg_deserialize_wrapper,
+    pg_finfo_rfm_agg_deserialize_wrapper,
+    |call| { call.new_state(decoded::<i64>(call.bytes(0).expect("STRICT"))) }
+);
+v1_function!(
+    rfm_agg_text_deserialize_wrapper,
+    pg_finfo_rfm_agg_text_deserialize_wrapper,
+    |call| { call.new_state(decoded::<Box<str>>(call.bytes(0).expect("STRICT"))) }
+);
+v1_function!(
+    rfm_rollup_trans_wrapper,
+    pg_finfo_rfm_rollup_trans_wrapper,
+    |call| { rollup_trans::<i64>(call) }
+);
+v1_function!(
+    rfm_rollup_text_trans_wrapper,
+    pg_finfo_rfm_rollup_text_trans_wrapper,
+    |call| { rollup_trans::<Box<str>>(call) }
+);
+
 #[pg_extern(sql = false)]
 fn rfm_summary_in(input: &CStr) -> Vec<u8> {
     summary_in::<i64>(input)
@@ -493,60 +421,60 @@ fn rfm_summary_out(bytes: &[u8]) -> CString {
 fn rfm_summary_text_out(bytes: &[u8]) -> CString {
     summary_out::<Box<str>>(bytes)
 }
-/// Declares a V1 function calling `$body::<$key>(fcinfo)`.
-macro_rules! v1_function {
-    ($name:ident, $finfo:ident, $body:ident::<$key:ty>) => {
-        #[pg_guard]
-        #[no_mangle]
-        pub unsafe extern "C-unwind" fn $name(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-            unsafe { $body::<$key>(fcinfo) }
-        }
-        v1_function_info!($finfo);
-    };
+
+fn receive<K: CustomerKey>(call: Call) -> pg_sys::Datum {
+    datum::receive(call, K::TYPE_NAME, |bytes| {
+        SummaryReader::<K>::new(bytes).map(drop)
+    })
 }
 
-// Serialize and final functions, written in place (a summary is large, and pgrx would copy it).
+v1_function!(rfm_summary_send, pg_finfo_rfm_summary_send, |call| {
+    datum::send(call, "rfm_summary")
+});
 v1_function!(
-    rfm_agg_serialize,
-    pg_finfo_rfm_agg_serialize,
-    serialized::<i64>
+    rfm_summary_text_send,
+    pg_finfo_rfm_summary_text_send,
+    |call| { datum::send(call, "rfm_summary_text") }
 );
+v1_function!(rfm_summary_recv, pg_finfo_rfm_summary_recv, |call| {
+    receive::<i64>(call)
+});
+v1_function!(
+    rfm_summary_text_recv,
+    pg_finfo_rfm_summary_text_recv,
+    |call| { receive::<Box<str>>(call) }
+);
+
+// Serialize and final functions, written in place (a summary is large, and pgrx would copy it).
+v1_function!(rfm_agg_serialize, pg_finfo_rfm_agg_serialize, |call| {
+    serialized::<i64>(call)
+});
 v1_function!(
     rfm_agg_text_serialize,
     pg_finfo_rfm_agg_text_serialize,
-    serialized::<Box<str>>
+    |call| { serialized::<Box<str>>(call) }
 );
-v1_function!(rfm_agg_final, pg_finfo_rfm_agg_final, final_summary::<i64>);
+v1_function!(rfm_agg_final, pg_finfo_rfm_agg_final, |call| {
+    final_summary::<i64>(call)
+});
+v1_function!(rfm_agg_text_final, pg_finfo_rfm_agg_text_final, |call| {
+    final_summary::<Box<str>>(call)
+});
+
+// rfm_scores for each kind of customer id, as of the latest purchase and as of a given time.
+v1_function!(rfm_scores_latest, pg_finfo_rfm_scores_latest, |call| {
+    rfm_scores::<i64>(call, false)
+});
+v1_function!(rfm_scores_as_of, pg_finfo_rfm_scores_as_of, |call| {
+    rfm_scores::<i64>(call, true)
+});
 v1_function!(
-    rfm_agg_text_final,
-    pg_finfo_rfm_agg_text_final,
-    final_summary::<Box<str>>
-);
-
-/// Declares one rfm_scores function: `rfm_scores_function!(name, id type, takes as_of)`.
-macro_rules! rfm_scores_function {
-    ($name:ident, $finfo:ident, $key:ty, $has_as_of:expr) => {
-        #[pg_guard]
-        #[no_mangle]
-        pub unsafe extern "C-unwind" fn $name(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-            unsafe { rfm_scores::<$key>(fcinfo, $has_as_of) }
-        }
-        v1_function_info!($finfo);
-    };
-}
-
-// For each kind of customer id, as of the latest purchase and as of a given time.
-rfm_scores_function!(rfm_scores_latest, pg_finfo_rfm_scores_latest, i64, false);
-rfm_scores_function!(rfm_scores_as_of, pg_finfo_rfm_scores_as_of, i64, true);
-rfm_scores_function!(
     rfm_scores_text_latest,
     pg_finfo_rfm_scores_text_latest,
-    Box<str>,
-    false
+    |call| { rfm_scores::<Box<str>>(call, false) }
 );
-rfm_scores_function!(
+v1_function!(
     rfm_scores_text_as_of,
     pg_finfo_rfm_scores_text_as_of,
-    Box<str>,
-    true
+    |call| { rfm_scores::<Box<str>>(call, true) }
 );

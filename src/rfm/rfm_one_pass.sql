@@ -7,7 +7,14 @@ CREATE FUNCTION rfm_summary_in(cstring) RETURNS rfm_summary
     AS 'MODULE_PATHNAME', 'rfm_summary_in_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION rfm_summary_out(rfm_summary) RETURNS cstring
     AS 'MODULE_PATHNAME', 'rfm_summary_out_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
-CREATE TYPE rfm_summary (INPUT = rfm_summary_in, OUTPUT = rfm_summary_out, INTERNALLENGTH = VARIABLE, STORAGE = extended);
+CREATE FUNCTION rfm_summary_recv(internal) RETURNS rfm_summary
+    AS 'MODULE_PATHNAME', 'rfm_summary_recv' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION rfm_summary_send(rfm_summary) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'rfm_summary_send' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE rfm_summary (INPUT = rfm_summary_in, OUTPUT = rfm_summary_out,
+    RECEIVE = rfm_summary_recv, SEND = rfm_summary_send, INTERNALLENGTH = VARIABLE, STORAGE = extended);
+COMMENT ON FUNCTION rfm_summary_recv(internal) IS 'Binary input of rfm_summary (binary COPY, binary protocol); checks every invariant of the stored form.';
+COMMENT ON FUNCTION rfm_summary_send(rfm_summary) IS 'Binary output of rfm_summary: its stored form, format version first.';
 COMMENT ON TYPE rfm_summary IS 'Per-customer purchase statistics (bigint customer ids) from rfm_agg: first and last purchase, purchases, net amount.';
 
 CREATE TYPE rfm_summary_text;
@@ -15,7 +22,14 @@ CREATE FUNCTION rfm_summary_text_in(cstring) RETURNS rfm_summary_text
     AS 'MODULE_PATHNAME', 'rfm_summary_text_in_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION rfm_summary_text_out(rfm_summary_text) RETURNS cstring
     AS 'MODULE_PATHNAME', 'rfm_summary_text_out_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
-CREATE TYPE rfm_summary_text (INPUT = rfm_summary_text_in, OUTPUT = rfm_summary_text_out, INTERNALLENGTH = VARIABLE, STORAGE = extended);
+CREATE FUNCTION rfm_summary_text_recv(internal) RETURNS rfm_summary_text
+    AS 'MODULE_PATHNAME', 'rfm_summary_text_recv' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION rfm_summary_text_send(rfm_summary_text) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'rfm_summary_text_send' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE rfm_summary_text (INPUT = rfm_summary_text_in, OUTPUT = rfm_summary_text_out,
+    RECEIVE = rfm_summary_text_recv, SEND = rfm_summary_text_send, INTERNALLENGTH = VARIABLE, STORAGE = extended);
+COMMENT ON FUNCTION rfm_summary_text_recv(internal) IS 'Binary input of rfm_summary_text (binary COPY, binary protocol); checks every invariant of the stored form.';
+COMMENT ON FUNCTION rfm_summary_text_send(rfm_summary_text) IS 'Binary output of rfm_summary_text: its stored form, format version first.';
 COMMENT ON TYPE rfm_summary_text IS 'Per-customer purchase statistics (text customer ids) from rfm_agg: first and last purchase, purchases, net amount.';
 
 CREATE FUNCTION rfm_agg_trans(internal, bigint, timestamp with time zone, double precision) RETURNS internal
@@ -71,7 +85,7 @@ CREATE FUNCTION rfm_scores(summary rfm_summary, bins integer DEFAULT 5)
     RETURNS TABLE (customer_id bigint, first_order timestamp with time zone, last_order timestamp with time zone,
                    recency_days double precision, frequency bigint, monetary double precision,
                    r smallint, f smallint, m smallint, rfm_cell text, rfm_total integer, segment text)
-    AS 'MODULE_PATHNAME', 'rfm_scores_latest' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+    AS 'MODULE_PATHNAME', 'rfm_scores_latest' LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 1000;
 CREATE FUNCTION rfm_scores(summary rfm_summary, as_of timestamp with time zone, bins integer DEFAULT 5)
     RETURNS TABLE (customer_id bigint, first_order timestamp with time zone, last_order timestamp with time zone,
                    recency_days double precision, frequency bigint, monetary double precision,
@@ -81,7 +95,7 @@ CREATE FUNCTION rfm_scores(summary rfm_summary_text, bins integer DEFAULT 5)
     RETURNS TABLE (customer_id text, first_order timestamp with time zone, last_order timestamp with time zone,
                    recency_days double precision, frequency bigint, monetary double precision,
                    r smallint, f smallint, m smallint, rfm_cell text, rfm_total integer, segment text)
-    AS 'MODULE_PATHNAME', 'rfm_scores_text_latest' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+    AS 'MODULE_PATHNAME', 'rfm_scores_text_latest' LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 1000;
 CREATE FUNCTION rfm_scores(summary rfm_summary_text, as_of timestamp with time zone, bins integer DEFAULT 5)
     RETURNS TABLE (customer_id text, first_order timestamp with time zone, last_order timestamp with time zone,
                    recency_days double precision, frequency bigint, monetary double precision,

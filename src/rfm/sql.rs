@@ -1,16 +1,16 @@
 //! The SQL surface of RFM: the `rfm_score` window function (for numbers and timestamps) and the
 //! segment functions. Translation only; the arithmetic is in `scores` and `segments`.
 
-use super::breaks::{self, BreaksCollector};
-use super::scores::{ntile_scores, rank_scores};
-use super::segments::{self, Rule, MAX_SCORE};
-use crate::aggregate::{new_state, state_mut};
-use crate::errors;
-use crate::v1_function_info;
-use crate::validate;
-use crate::window::Window;
+use crate::pg::datum::new_varlena;
+use crate::pg::window::Window;
+use crate::pg::{errors, Call};
+use crate::v1_function;
 use pgrx::prelude::*;
-use pgrx::{FromDatum, Internal, IntoDatum, JsonB, PgSqlErrorCode};
+use pgrx::{IntoDatum, JsonB, PgSqlErrorCode};
+use segment_core::rfm::breaks::{self, BreaksCollector};
+use segment_core::rfm::scores::{dense_ranks, ntile_scores, rank_scores};
+use segment_core::rfm::segments::{self, Rule, MAX_SCORE};
+use segment_core::validate;
 
 pgrx::extension_sql_file!("rfm.sql", name = "rfm", requires = ["abc"]);
 
@@ -36,7 +36,7 @@ fn score_parameters(window: &Window) -> (u32, bool, Method) {
         None => errors::null_parameter(window.function(), "descending", SCORE_HINT),
         Some(d) => d.value() != 0,
     };
-    let method = match window.current_arg(3).and_then(|d| unsafe { String::from_datum(d, false) }) {
+    let method = match window.current_text(3) {
         None => errors::null_parameter(window.function(), "method", SCORE_HINT),
         Some(m) if m == "rank" => Method::Rank,
         Some(m) if m == "ntile" => Method::Ntile,
@@ -50,11 +50,8 @@ fn score_parameters(window: &Window) -> (u32, bool, Method) {
 }
 
 /// This row's score, from values read by `read`.
-unsafe fn score(
-    fcinfo: pg_sys::FunctionCallInfo,
-    read: impl Fn(&Window, usize) -> Vec<Option<f64>>,
-) -> pg_sys::Datum {
-    let window = unsafe { Window::of(fcinfo, "rfm_score") };
+fn score(call: Call, read: impl Fn(&Window, usize) -> Vec<Option<f64>>) -> pg_sys::Datum {
+    let window = call.window("rfm_score");
     let score = window.answer(|rows| {
         let (bins, descending, method) = score_parameters(&window);
         let values = read(&window, rows);
@@ -65,43 +62,35 @@ unsafe fn score(
     });
     match score {
         Some(s) => s.into_datum().expect("a smallint datum"),
-        None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
+        None => call.null(),
     }
 }
 
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn rfm_score(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    unsafe {
-        score(fcinfo, |window, rows| {
-            window
-                .partition_f64s(0, rows)
-                .into_iter()
-                .map(|v| {
-                    v.map(|x| {
-                        validate::finite(x)
-                            .unwrap_or_else(|bad| errors::bad_value("rfm_score", bad))
-                    })
+v1_function!(rfm_score, pg_finfo_rfm_score, |call| {
+    score(call, |window, rows| {
+        window
+            .partition_f64s(0, rows)
+            .into_iter()
+            .map(|v| {
+                v.map(|x| {
+                    validate::finite(x).unwrap_or_else(|bad| errors::bad_value("rfm_score", bad))
                 })
-                .collect()
-        })
-    }
-}
-v1_function_info!(pg_finfo_rfm_score);
+            })
+            .collect()
+    })
+});
 
-/// For timestamptz (and date, by PostgreSQL's implicit cast): a later time scores higher.
-#[pg_guard]
-#[no_mangle]
-pub unsafe extern "C-unwind" fn rfm_score_timestamptz(
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pg_sys::Datum {
-    unsafe {
-        score(fcinfo, |window, rows| {
-            window
+// For timestamptz (and date, by PostgreSQL's implicit cast): a later time scores higher.
+v1_function!(
+    rfm_score_timestamptz,
+    pg_finfo_rfm_score_timestamptz,
+    |call| {
+        score(call, |window, rows| {
+            let times: Vec<Option<i64>> = window
                 .partition_values(0, rows, |d| d.value() as i64)
                 .into_iter()
                 .map(|v| {
-                    v.map(|micros| {
+                    v.inspect(|&micros| {
                         if micros == i64::MIN || micros == i64::MAX {
                             errors::raise(
                                 PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
@@ -111,14 +100,15 @@ pub unsafe extern "C-unwind" fn rfm_score_timestamptz(
                                 ),
                             )
                         }
-                        micros as f64 // microseconds since 2000: exact in a double for ±285 years
                     })
                 })
-                .collect()
+                .collect();
+            // Scored by rank: exact for every time, where a double holds microseconds exactly
+            // only within 285 years of 2000.
+            dense_ranks(&times)
         })
     }
-}
-v1_function_info!(pg_finfo_rfm_score_timestamptz);
+);
 
 // ---------------------------------------------------------------------------------------------
 // Segments.
@@ -176,13 +166,9 @@ fn rfm_segment_rules() -> JsonB {
 
 const BREAKS_HINT: &str = "rfm_breaks(value, bins, descending): bins from 2 to 100, the same on every row; score later with rfm_bin(value, edges, descending).";
 
-fn collect_breaks(
-    mut state: Internal,
-    value: Option<f64>,
-    bins: Option<i32>,
-    descending: Option<bool>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
+/// (state, value, bins, descending) -> state, for the three forms of rfm_breaks; a form without
+/// bins or descending has the defaults 5 and false.
+fn collect_breaks(call: Call, bins: Option<i32>, descending: Option<bool>) -> pg_sys::Datum {
     let bins = match bins {
         None => errors::null_parameter("rfm_breaks", "bins", BREAKS_HINT),
         Some(b) if !(2..=MAX_SCORE as i32).contains(&b) => {
@@ -192,11 +178,11 @@ fn collect_breaks(
     };
     let descending = descending
         .unwrap_or_else(|| errors::null_parameter("rfm_breaks", "descending", BREAKS_HINT));
-    let collector = unsafe { state_mut::<BreaksCollector>(&mut state, fcinfo) };
+    let (state, collector) = call.transition_state::<BreaksCollector>();
     if let Err(known) = collector.set_parameters(bins, descending) {
         breaks_mismatch(known, (bins, descending));
     }
-    if let Some(v) = value {
+    if let Some(v) = call.f64(1) {
         collector
             .values
             .push(validate::finite(v).unwrap_or_else(|bad| errors::bad_value("rfm_breaks", bad)));
@@ -212,75 +198,75 @@ fn breaks_mismatch(known: (u32, bool), given: (u32, bool)) -> ! {
     )
 }
 
-#[pg_extern(sql = false)]
-fn rfm_breaks_trans(
-    state: Internal,
-    value: Option<f64>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    collect_breaks(state, value, Some(5), Some(false), fcinfo)
-}
+// The support functions' symbols keep the names pgrx gave them in 0.1.0 (`_wrapper`), which
+// its install script refers to.
 
-#[pg_extern(sql = false)]
-fn rfm_breaks_bins_trans(
-    state: Internal,
-    value: Option<f64>,
-    bins: Option<i32>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    collect_breaks(state, value, bins, Some(false), fcinfo)
-}
+v1_function!(
+    rfm_breaks_trans_wrapper,
+    pg_finfo_rfm_breaks_trans_wrapper,
+    |call| { collect_breaks(call, Some(5), Some(false)) }
+);
 
-#[pg_extern(sql = false)]
-fn rfm_breaks_full_trans(
-    state: Internal,
-    value: Option<f64>,
-    bins: Option<i32>,
-    descending: Option<bool>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    collect_breaks(state, value, bins, descending, fcinfo)
-}
+v1_function!(
+    rfm_breaks_bins_trans_wrapper,
+    pg_finfo_rfm_breaks_bins_trans_wrapper,
+    |call| { collect_breaks(call, call.i32(2), Some(false)) }
+);
 
-#[pg_extern(sql = false)]
-fn rfm_breaks_combine(
-    mut first: Internal,
-    second: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    if let Some(second) = unsafe { second.get::<BreaksCollector>() } {
-        let given = second.parameters;
-        if let Err(known) =
-            unsafe { state_mut::<BreaksCollector>(&mut first, fcinfo) }.merge(second)
-        {
-            breaks_mismatch(known, given.expect("a mismatch needs parameters"));
+v1_function!(
+    rfm_breaks_full_trans_wrapper,
+    pg_finfo_rfm_breaks_full_trans_wrapper,
+    |call| { collect_breaks(call, call.i32(2), call.bool(3)) }
+);
+
+v1_function!(
+    rfm_breaks_combine_wrapper,
+    pg_finfo_rfm_breaks_combine_wrapper,
+    |call| {
+        call.combine::<BreaksCollector>(|first, second| {
+            if let Err(known) = first.merge(second) {
+                breaks_mismatch(
+                    known,
+                    second.parameters.expect("a mismatch needs parameters"),
+                );
+            }
+        })
+    }
+);
+
+v1_function!(
+    rfm_breaks_serialize_wrapper,
+    pg_finfo_rfm_breaks_serialize_wrapper,
+    |call| {
+        let collector = call.state::<BreaksCollector>(0).expect("STRICT");
+        let bytes = collector.to_bytes();
+        new_varlena("rfm_breaks", bytes.len(), |out| out.copy_from_slice(&bytes))
+    }
+);
+
+v1_function!(
+    rfm_breaks_deserialize_wrapper,
+    pg_finfo_rfm_breaks_deserialize_wrapper,
+    |call| {
+        let bytes = call.bytes(0).expect("STRICT");
+        call.new_state(BreaksCollector::from_bytes(bytes).unwrap_or_else(|e| errors::corrupted(&e)))
+    }
+);
+
+v1_function!(
+    rfm_breaks_final_wrapper,
+    pg_finfo_rfm_breaks_final_wrapper,
+    |call| {
+        let collector = call.state::<BreaksCollector>(0).expect("STRICT");
+        let edges = collector
+            .edges_for_final()
+            .unwrap_or_else(|_| errors::running_frame("rfm_breaks"));
+        match edges {
+            Some(edges) => edges.into_datum().expect("a float8[] datum"),
+            None => call.null(),
         }
     }
-    first
-}
-
-#[pg_extern(sql = false)]
-fn rfm_breaks_serialize(state: Internal) -> Vec<u8> {
-    unsafe { state.get::<BreaksCollector>() }
-        .expect("STRICT")
-        .to_bytes()
-}
-
-#[pg_extern(sql = false)]
-fn rfm_breaks_deserialize(
-    bytes: &[u8],
-    _unused: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    unsafe { new_state(BreaksCollector::from_bytes(bytes), fcinfo) }
-}
-
-#[pg_extern(sql = false)]
-fn rfm_breaks_final(state: Internal) -> Option<Vec<f64>> {
-    let collector = unsafe { state.get::<BreaksCollector>() }?;
-    let (bins, descending) = collector.parameters?;
-    breaks::breaks(collector.values.clone(), bins, descending)
-}
+);
 
 #[pg_extern(sql = false)]
 fn rfm_bin(

@@ -8,7 +8,7 @@
 //! one) and applied a partition at a time: that partition's table is then small enough to stay
 //! in cache, and a tight loop lets the CPU overlap the misses it still has.
 
-use super::summary::CustomerStats;
+use super::stats::CustomerStats;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};

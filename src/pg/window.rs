@@ -8,7 +8,8 @@
 //! The declarations mirror `utils/windowapi.h`; every call goes through pgrx's FFI guard, so an
 //! ERROR raised inside PostgreSQL unwinds through Rust properly.
 
-use crate::errors;
+use super::call::Call;
+use super::errors;
 use pgrx::pg_sys::ffi::pg_guard_ffi_boundary;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::PgSqlErrorCode;
@@ -40,11 +41,11 @@ pub struct Window {
     function: &'static str,
 }
 
-impl Window {
-    /// # Safety
-    /// `fcinfo` is the current call's.
-    pub unsafe fn of(fcinfo: pg_sys::FunctionCallInfo, function: &'static str) -> Window {
-        let context = unsafe { (*fcinfo).context };
+impl Call {
+    /// The window this window function is called in; an ERROR without one.
+    pub fn window(self, function: &'static str) -> Window {
+        // SAFETY: the call's context is NULL or a node, whose tag tells its type.
+        let context = unsafe { (*self.fcinfo()).context };
         let is_window = !context.is_null()
             && unsafe { (*context).type_ } == pg_sys::NodeTag::T_WindowObjectData;
         if !is_window {
@@ -59,22 +60,27 @@ impl Window {
             function,
         }
     }
+}
 
+impl Window {
     pub fn function(&self) -> &'static str {
         self.function
     }
 
     pub fn partition_rows(&self) -> usize {
+        // SAFETY: `object` is the current call's window object (made in `Call::window`).
         unsafe { pg_guard_ffi_boundary(|| WinGetPartitionRowCount(self.object)) as usize }
     }
 
     pub fn current_position(&self) -> usize {
+        // SAFETY: as in `partition_rows`.
         unsafe { pg_guard_ffi_boundary(|| WinGetCurrentPosition(self.object)) as usize }
     }
 
     /// Argument `argno` of the current row, None when NULL.
     pub fn current_arg(&self, argno: i32) -> Option<Datum> {
         let mut isnull = false;
+        // SAFETY: as in `partition_rows`; `isnull` is an out parameter.
         let datum = unsafe {
             pg_guard_ffi_boundary(|| WinGetFuncArgCurrent(self.object, argno, &mut isnull))
         };
@@ -85,6 +91,13 @@ impl Window {
     pub fn current_f64(&self, argno: i32) -> Option<f64> {
         self.current_arg(argno)
             .map(|d| f64::from_bits(d.value() as u64))
+    }
+
+    /// Argument `argno` of the current row as text (a `text` argument).
+    pub fn current_text(&self, argno: i32) -> Option<String> {
+        // SAFETY: the argument is a text datum (the SQL declaration).
+        self.current_arg(argno)
+            .and_then(|d| unsafe { <String as pgrx::FromDatum>::from_datum(d, false) })
     }
 
     /// Argument `argno` of every row of the partition, in partition order, as doubles.
@@ -105,6 +118,8 @@ impl Window {
                 pg_sys::check_for_interrupts!();
             }
             let (mut isnull, mut isout) = (false, false);
+            // SAFETY: as in `partition_rows`; `row` is below the partition's row count, which
+            // `compute_answers` checked fits an int.
             let datum = unsafe {
                 pg_guard_ffi_boundary(|| {
                     WinGetFuncArgInPartition(
@@ -128,24 +143,30 @@ impl Window {
     pub fn answer<T: Copy>(&self, compute: impl FnOnce(usize) -> Vec<T>) -> T {
         // The partition-local memory (zeroed, freed with the partition) holds a pointer to the
         // answers, which are allocated in the same memory context once they are known.
+        // SAFETY: as in `partition_rows`; the memory is zeroed on first use, then holds what
+        // `compute_answers` stored: a pointer to one answer per row of the partition.
         let slot = unsafe {
             pg_guard_ffi_boundary(|| {
-                WinGetPartitionLocalMemory(self.object, std::mem::size_of::<*mut T>())
+                WinGetPartitionLocalMemory(self.object, std::mem::size_of::<Answers<T>>())
             })
-        } as *mut *mut T;
-        unsafe {
-            if (*slot).is_null() {
+        } as *mut Answers<T>;
+        let answers = unsafe {
+            if (*slot).values.is_null() {
                 *slot = self.compute_answers(slot as *mut c_void, compute);
             }
-            *(*slot).add(self.current_position())
-        }
+            &*slot
+        };
+        let position = self.current_position();
+        assert!(position < answers.rows, "a row beyond the partition");
+        // SAFETY: `values` holds `rows` answers (`compute_answers`), position is below that.
+        unsafe { *answers.values.add(position) }
     }
 
     fn compute_answers<T: Copy>(
         &self,
         slot: *mut c_void,
         compute: impl FnOnce(usize) -> Vec<T>,
-    ) -> *mut T {
+    ) -> Answers<T> {
         let rows = self.partition_rows();
         if rows > i32::MAX as usize {
             // WinGetFuncArgInPartition takes an int offset.
@@ -160,14 +181,23 @@ impl Window {
         }
         let computed = compute(rows);
         assert_eq!(computed.len(), rows, "one answer per row");
+        // SAFETY: `slot` is a chunk of the partition's memory context; the new chunk holds
+        // `rows` answers and is freed with the partition.
         unsafe {
             let partition_context = pg_sys::GetMemoryChunkContext(slot);
             let bytes = (rows * std::mem::size_of::<T>()).max(1);
-            let answers =
+            let values =
                 pg_guard_ffi_boundary(|| pg_sys::MemoryContextAllocHuge(partition_context, bytes))
                     as *mut T;
-            std::ptr::copy_nonoverlapping(computed.as_ptr(), answers, rows);
-            answers
+            std::ptr::copy_nonoverlapping(computed.as_ptr(), values, rows);
+            Answers { values, rows }
         }
     }
+}
+
+/// The answers of a partition, kept in its partition-local memory.
+#[derive(Clone, Copy)]
+struct Answers<T> {
+    values: *mut T,
+    rows: usize,
 }

@@ -8,6 +8,8 @@
 //! edges <= v. Descending mirrors it: edge k is the largest value with at least ceil(k·n/bins)
 //! values above it (-Infinity when none), and the score is 1 + the number of edges >= v.
 
+use crate::codec::{DecodeError, Reader};
+use crate::frame::{FinalReads, RunningFrame};
 use crate::sort::{f64_key, sort_by_key};
 
 /// The bins − 1 edges of finite values; None without values.
@@ -69,6 +71,7 @@ pub struct BreaksCollector {
     pub values: Vec<f64>,
     /// (bins, descending) as first given.
     pub parameters: Option<(u32, bool)>,
+    final_reads: FinalReads,
 }
 
 impl BreaksCollector {
@@ -91,6 +94,15 @@ impl BreaksCollector {
         Ok(())
     }
 
+    /// The edges of the values collected, for the final function: None without values or
+    /// parameters; Err in a running window frame.
+    pub fn edges_for_final(&mut self) -> Result<Option<Vec<f64>>, RunningFrame> {
+        self.final_reads.check(self.values.len() as u64)?;
+        Ok(self
+            .parameters
+            .and_then(|(bins, descending)| breaks(self.values.clone(), bins, descending)))
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let (bins, descending) = self.parameters.unwrap_or((0, false));
         let mut out = Vec::with_capacity(8 + 8 * self.values.len());
@@ -100,13 +112,21 @@ impl BreaksCollector {
         out
     }
 
-    pub fn from_bytes(bytes: &[u8]) -> BreaksCollector {
-        let word = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
-        let (bins, descending) = (word(0), word(4) == 1);
-        BreaksCollector {
-            values: crate::bytes::read_f64s(&bytes[8..]),
-            parameters: (bins > 0).then_some((bins, descending)),
+    pub fn from_bytes(bytes: &[u8]) -> Result<BreaksCollector, DecodeError> {
+        let mut reader = Reader::new(bytes, "rfm_breaks aggregate state");
+        let (bins, descending) = (reader.u32()?, reader.u32()?);
+        if bins == 1 || bins > 100 || descending > 1 {
+            return Err(reader.error(format_args!("bad parameters ({bins}, {descending})")));
         }
+        let values = reader.rest_f64s()?;
+        if values.iter().any(|x| !x.is_finite()) {
+            return Err(reader.error("a value is not finite"));
+        }
+        Ok(BreaksCollector {
+            values,
+            parameters: (bins > 0).then_some((bins, descending == 1)),
+            final_reads: FinalReads::default(),
+        })
     }
 }
 
@@ -158,7 +178,7 @@ mod tests {
         let mut state = BreaksCollector::default();
         state.set_parameters(4, true).unwrap();
         state.values = vec![-1.5, 3.0];
-        let back = BreaksCollector::from_bytes(&state.to_bytes());
+        let back = BreaksCollector::from_bytes(&state.to_bytes()).unwrap();
         assert_eq!(
             (back.values, back.parameters),
             (vec![-1.5, 3.0], Some((4, true)))

@@ -7,18 +7,9 @@
 //! sequential passes), folded into one entry per customer, and merged into the customers so
 //! far, which are kept as a run sorted by id. Every step reads memory in order.
 
-use super::summary::{CustomerKey, CustomerStats};
-
-/// Customers sorted by id, each once.
-pub type Run<K> = Vec<(K, CustomerStats)>;
-
-/// An order not yet counted; a NULL amount is kept as 0.0, which counts the same way.
-#[derive(Clone, Copy, Debug)]
-pub struct Order<K> {
-    pub customer: K,
-    pub at: i64,
-    pub amount: f64,
-}
+use super::key::CustomerKey;
+use super::stats::{CustomerStats, Order, Run};
+use crate::codec::DecodeError;
 
 /// A batch of orders is counted once it has this many, or as many as the customers counted so
 /// far, whichever is more: merging the batch into the run then moves at most one entry per
@@ -161,7 +152,9 @@ pub type Source<'a, K> = Box<dyn Iterator<Item = (K, CustomerStats)> + 'a>;
 
 /// Merges any number of sources sorted by id in one pass, adding up a customer found in
 /// several; Err when a source is out of order (a corrupted summary).
-pub fn merge_sources<K: CustomerKey>(mut sources: Vec<Source<'_, K>>) -> Result<Run<K>, String> {
+pub fn merge_sources<K: CustomerKey>(
+    mut sources: Vec<Source<'_, K>>,
+) -> Result<Run<K>, DecodeError> {
     let mut heads: Vec<Option<(K, CustomerStats)>> = sources.iter_mut().map(|s| s.next()).collect();
     let mut merged = Vec::with_capacity(sources.iter().map(|s| s.size_hint().0).max().unwrap_or(0));
     // Takes source i's head and reads its next one.
@@ -169,7 +162,10 @@ pub fn merge_sources<K: CustomerKey>(mut sources: Vec<Source<'_, K>>) -> Result<
         let taken = heads[i].take().expect("a head");
         heads[i] = sources[i].next();
         match &heads[i] {
-            Some(next) if next.0 <= taken.0 => Err("customers out of order".to_string()),
+            Some(next) if next.0 <= taken.0 => Err(DecodeError(format!(
+                "{}: customer ids out of order",
+                K::TYPE_NAME
+            ))),
             _ => Ok(taken),
         }
     };

@@ -3,9 +3,9 @@
 //! Raising unwinds through Rust frames (so destructors run) and becomes a PostgreSQL ERROR at the
 //! function boundary; the backend carries on.
 
-use crate::validate::BadValue;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
+use segment_core::validate::BadValue;
 
 pub fn raise(code: PgSqlErrorCode, message: String, hint: Option<String>) -> ! {
     let mut report = ErrorReport::new(code, message, "rfm_segment");
@@ -74,5 +74,28 @@ pub fn too_many_values(function: &str, count: usize, limit: usize, hint: &str) -
             "{function}: {count} values exceed the limit of {limit} values in one state or summary"
         ),
         Some(hint.into()),
+    )
+}
+
+/// An aggregate in a running window frame, `f(x) OVER (ORDER BY ...)`: each row would read the
+/// whole frame again (see `segment_core::frame`).
+pub fn running_frame(function: &str) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+        format!("{function}: a running window frame (OVER (... ORDER BY ...)) is not supported"),
+        Some(format!(
+            "It would read the whole frame again for every row. For the whole partition write \
+             {function}(...) OVER (PARTITION BY ...) without ORDER BY; for a measure per period, \
+             aggregate per period with GROUP BY."
+        )),
+    )
+}
+
+/// A stored value or serialized state that breaks its format's invariants.
+pub fn corrupted(why: &segment_core::codec::DecodeError) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+        why.to_string(),
+        None,
     )
 }

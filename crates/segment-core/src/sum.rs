@@ -41,6 +41,22 @@ impl CompensatedSum {
     }
 }
 
+/// Values up to this are summed unscaled: a sum of up to 2^28 of them, each weighted by up
+/// to 2^28 (a Gini's rank weights), stays below 2^1024.
+const LARGEST_UNSCALED: f64 = 1e280;
+
+/// 1, or for values up to `largest` (in magnitude) beyond `LARGEST_UNSCALED`, the power of two
+/// that brings `largest` into [1, 2). Shares and ratios are unchanged by a common scale, and
+/// scaling by a power of two is exact, so values near the largest double (1.8e308) give the
+/// right shares where their plain sum would overflow.
+pub fn share_scale(largest: f64) -> f64 {
+    if largest.abs() > LARGEST_UNSCALED {
+        2f64.powi(-(largest.abs().log2().floor() as i32))
+    } else {
+        1.0
+    }
+}
+
 /// Lanes of `sum_of`: independent running sums break the add-latency chain of one accumulator,
 /// which made a single compensated sum three times slower than memory could feed it.
 const LANES: usize = 4;

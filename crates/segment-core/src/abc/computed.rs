@@ -17,9 +17,11 @@
 //! 642/435/1819 here, because two equal values straddle the B/C limit and ties share a class.
 //! (The R package ABCanalysis reads the points off a spline through the curve instead.)
 
-use super::classes::AbcClass;
-use crate::compensated::CompensatedSum;
-use crate::concentration::collector::ValueCollector;
+use super::class::AbcClass;
+use crate::codec::{DecodeError, Reader};
+use crate::frame::{FinalReads, RunningFrame};
+use crate::sum::{share_scale, CompensatedSum};
+use crate::values::ValueCollector;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CurvePoint {
@@ -44,10 +46,11 @@ pub struct ComputedLimits {
 /// The limits for non-negative values sorted ascending; None without items or with a zero total.
 pub fn computed_limits(ascending: &[f64]) -> Option<ComputedLimits> {
     let n = ascending.len();
+    let scale = share_scale(ascending.last().copied().unwrap_or(0.0));
     let total = ascending
         .iter()
         .rev()
-        .copied()
+        .map(|x| x * scale)
         .collect::<CompensatedSum>()
         .value();
     if n == 0 || total <= 0.0 {
@@ -61,7 +64,7 @@ pub fn computed_limits(ascending: &[f64]) -> Option<ComputedLimits> {
     });
     let mut running = CompensatedSum::default();
     for (k, &x) in ascending.iter().rev().enumerate() {
-        running.add(x);
+        running.add(x * scale);
         let yield_share = if k + 1 == n {
             1.0
         } else {
@@ -86,7 +89,7 @@ pub fn computed_limits(ascending: &[f64]) -> Option<ComputedLimits> {
     let above_mean = ascending
         .iter()
         .rev()
-        .take_while(|&&x| x * n as f64 >= total)
+        .take_while(|&&x| x * scale * n as f64 >= total)
         .count();
     let break_even = curve[above_mean];
     let (first, second) = if break_even.items < pareto.items {
@@ -140,6 +143,7 @@ pub fn class_sizes(
 pub struct LimitsCollector {
     pub non_negative: ValueCollector,
     pub negatives: u64,
+    final_reads: FinalReads,
 }
 
 impl LimitsCollector {
@@ -158,6 +162,16 @@ impl LimitsCollector {
             .expect("abc_limits has no fraction");
     }
 
+    /// The non-negative values ascending, for the final function; Err in a running frame.
+    pub fn sorted_for_final(
+        &mut self,
+        between_passes: &mut dyn FnMut(),
+    ) -> Result<&[f64], RunningFrame> {
+        let rows = self.non_negative.len() as u64 + self.negatives;
+        self.final_reads.check(rows)?;
+        Ok(self.non_negative.sorted(between_passes))
+    }
+
     pub fn serialized_len(&self) -> usize {
         8 + self.non_negative.serialized_len()
     }
@@ -167,12 +181,18 @@ impl LimitsCollector {
         self.non_negative.write_to(&mut out[8..]);
     }
 
-    pub fn from_bytes(bytes: &[u8]) -> LimitsCollector {
-        let negatives = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
-        LimitsCollector {
-            non_negative: ValueCollector::from_bytes(&bytes[8..]),
-            negatives,
+    pub fn from_bytes(bytes: &[u8]) -> Result<LimitsCollector, DecodeError> {
+        let mut reader = Reader::new(bytes, "abc_limits aggregate state");
+        let negatives = reader.u64()?;
+        let non_negative = ValueCollector::from_bytes(&bytes[8..])?;
+        if non_negative.fraction().is_some() {
+            return Err(reader.error("a fraction parameter in an abc_limits state"));
         }
+        Ok(LimitsCollector {
+            non_negative,
+            negatives,
+            final_reads: FinalReads::default(),
+        })
     }
 }
 
@@ -217,7 +237,7 @@ mod tests {
             .for_each(|x| state.push(x));
         let mut bytes = vec![0; state.serialized_len()];
         state.write_to(&mut bytes);
-        let mut back = LimitsCollector::from_bytes(&bytes);
+        let mut back = LimitsCollector::from_bytes(&bytes).unwrap();
         assert_eq!(back.negatives, 2);
         assert_eq!(back.non_negative.sorted(&mut || {}), &[2.0, 3.0]);
     }

@@ -11,7 +11,7 @@
 //! - Measures with an n − 1 in a denominator (`gini_unbiased`, `hhi_normalized`) are `None` for
 //!   a single unit.
 
-use crate::compensated::{sum_of, CompensatedSum};
+use crate::sum::{share_scale, sum_of, CompensatedSum};
 
 /// A position p·n within this much of a whole number is taken as that whole number, so that
 /// `top_share(x, 0.7)` over 10 units reads exactly the 7th point of the curve even though
@@ -19,9 +19,16 @@ use crate::compensated::{sum_of, CompensatedSum};
 const WHOLE_NUMBER_TOLERANCE: f64 = 1e-9;
 
 /// Non-negative, finite values sorted ascending, and their total.
+///
+/// Every measure is a ratio, unchanged when all values are scaled alike. Values so large that
+/// their sums could pass the largest double (1.8e308) are therefore read scaled by a power of
+/// two, which is exact, so that the measures stay right where a plain sum would overflow.
 #[derive(Clone, Copy, Debug)]
 pub struct Distribution<'a> {
     ascending: &'a [f64],
+    /// 1, or the power of two that brings the largest value into [1, 2).
+    scale: f64,
+    /// The total of the scaled values.
     total: f64,
 }
 
@@ -29,10 +36,18 @@ impl<'a> Distribution<'a> {
     /// `ascending` must be sorted ascending, finite and non-negative.
     pub fn new(ascending: &'a [f64]) -> Self {
         debug_assert!(ascending.windows(2).all(|w| w[0] <= w[1]));
+        let scale = share_scale(ascending.last().copied().unwrap_or(0.0));
         Distribution {
             ascending,
-            total: total_of(ascending),
+            scale,
+            total: sum_of(ascending, |_, x| x * scale),
         }
+    }
+
+    /// The value at `index`, scaled.
+    #[inline]
+    fn at(&self, index: usize) -> f64 {
+        self.ascending[index] * self.scale
     }
 
     pub fn len(&self) -> usize {
@@ -43,12 +58,10 @@ impl<'a> Distribution<'a> {
         self.ascending.is_empty()
     }
 
+    /// The sum of the values: +Infinity when it is beyond double precision (the measures are
+    /// still right; only the total itself cannot be shown).
     pub fn total(&self) -> f64 {
-        self.total
-    }
-
-    pub fn values(&self) -> &'a [f64] {
-        self.ascending
+        self.total / self.scale
     }
 
     /// Some(n) when shares are defined: at least one unit and a positive total.
@@ -61,8 +74,9 @@ impl<'a> Distribution<'a> {
     /// values cancel exactly and give 0, not a rounding residue.
     pub fn gini(&self) -> Option<f64> {
         let n = self.units_with_shares()?;
+        let scale = self.scale;
         let weighted = sum_of(self.ascending, |i, x| {
-            (2.0 * (i as f64 + 1.0) - n - 1.0) * x
+            (2.0 * (i as f64 + 1.0) - n - 1.0) * (x * scale)
         });
         Some((weighted / (n * self.total)).clamp(0.0, 1.0))
     }
@@ -79,8 +93,9 @@ impl<'a> Distribution<'a> {
     /// Herfindahl–Hirschman index Σ sᵢ², sᵢ = xᵢ / Σx.
     pub fn hhi(&self) -> Option<f64> {
         self.units_with_shares()?;
+        let (scale, total) = (self.scale, self.total);
         Some(sum_of(self.ascending, |_, x| {
-            (x / self.total) * (x / self.total)
+            (x * scale / total) * (x * scale / total)
         }))
     }
 
@@ -119,12 +134,18 @@ impl<'a> Distribution<'a> {
         order.sort_by(|&a, &b| shares[a].total_cmp(&shares[b]));
 
         let mut ratios = vec![f64::NAN; shares.len()];
-        let mut descending = self.ascending.iter().rev().enumerate().peekable();
+        let mut descending = self
+            .ascending
+            .iter()
+            .rev()
+            .map(|x| x * self.scale)
+            .enumerate()
+            .peekable();
         let mut above = CompensatedSum::default(); // sum of the units already passed
         for index in order {
             let target = shares[index] * self.total;
             // Pass every unit that, with those before it, still stays below the target.
-            while let Some(&(k, &x)) = descending.peek() {
+            while let Some(&(k, x)) = descending.peek() {
                 if above.value() + x >= target {
                     // The unit that reaches the target: take the fraction of it needed.
                     let needed = (target - above.value()).max(0.0);
@@ -176,31 +197,27 @@ impl<'a> Distribution<'a> {
         order.sort_by(|&a, &b| ranks[a].total_cmp(&ranks[b]));
 
         let mut sums = vec![0.0; ranks.len()];
-        let mut descending = self.ascending.iter().rev();
+        let mut descending = self.ascending.iter().rev().map(|x| x * self.scale);
         let mut above = CompensatedSum::default();
         let mut passed = 0usize;
         for index in order {
             let rank = ranks[index].clamp(0.0, n as f64);
             let whole = rank.floor() as usize;
             while passed < whole {
-                above.add(*descending.next().expect("rank <= n"));
+                above.add(descending.next().expect("rank <= n"));
                 passed += 1;
             }
             let fraction = rank - whole as f64;
             sums[index] = if passed == n {
                 self.total
             } else if fraction > 0.0 {
-                above.value() + fraction * self.ascending[n - 1 - passed]
+                above.value() + fraction * self.at(n - 1 - passed)
             } else {
                 above.value()
             };
         }
         sums
     }
-}
-
-fn total_of(ascending: &[f64]) -> f64 {
-    sum_of(ascending, |_, x| x)
 }
 
 fn snap_to_whole(x: f64) -> f64 {
@@ -370,5 +387,26 @@ mod tests {
             .map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0)
             .sum();
         assert!((1.0 - 2.0 * area - d.gini().unwrap()).abs() < 1e-12);
+    }
+
+    /// Values whose sum is beyond double precision: the measures are ratios and come out as
+    /// they do for the same values scaled down (exact by hand: G(0, a) = 1/2, HHI(a, a) = 1/2).
+    #[test]
+    fn values_near_the_largest_double() {
+        let d = Distribution::new(&[0.0, 1e308]);
+        assert_eq!(d.gini(), Some(0.5));
+        let twins = [1e308, 1e308];
+        let d = Distribution::new(&twins);
+        assert!(d.total().is_infinite());
+        assert_eq!(d.gini(), Some(0.0));
+        assert_eq!(d.hhi(), Some(0.5));
+        assert_eq!(d.top_share(0.5), Some(0.5));
+        assert_eq!(d.pareto_ratio(0.5), Some(0.5));
+        let curve = d.lorenz_curve(2).unwrap();
+        assert_eq!(curve, vec![(0.0, 0.0), (0.5, 0.5), (1.0, 1.0)]);
+        let small = Distribution::new(&[1.0, 3.0, 4.0]);
+        let huge_values = [1e300, 3e300, 4e300];
+        let huge = Distribution::new(&huge_values);
+        assert!((small.gini().unwrap() - huge.gini().unwrap()).abs() < 1e-15);
     }
 }

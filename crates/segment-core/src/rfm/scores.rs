@@ -4,7 +4,7 @@
 //! A higher value scores higher; `descending` turns that round (e.g. recency in days).
 
 use super::breaks::{bin, breaks};
-use crate::sort::{f64_key, sort_by_key};
+use crate::sort::{f64_key, i64_key, sort_by_key};
 
 /// The default method, honest about ties: score = 1 + floor(bins · (values strictly below) / n)
 /// (strictly above when descending), so equal values always score the same, whatever the row
@@ -43,6 +43,27 @@ pub fn ntile_scores(values: &[Option<f64>], bins: u32, descending: bool) -> Vec<
         scores[row] = Some(bin as i16 + 1);
     }
     scores
+}
+
+/// The times replaced by their dense ranks (0, 1, 2, ... ascending): the scores depend only on
+/// the order of the values and their ties, and a rank is exact in a double where a time more
+/// than 2^53 microseconds (285 years) from 2000 is not, so distinct times never tie.
+pub fn dense_ranks(times: &[Option<i64>]) -> Vec<Option<f64>> {
+    let mut ranked: Vec<(i64, usize)> = times
+        .iter()
+        .enumerate()
+        .filter_map(|(row, t)| t.map(|t| (t, row)))
+        .collect();
+    sort_by_key(&mut ranked, |&(t, _)| i64_key(t), &mut || ());
+    let mut ranks = vec![None; times.len()];
+    let mut rank = 0.0;
+    for (i, &(t, row)) in ranked.iter().enumerate() {
+        if i > 0 && ranked[i - 1].0 != t {
+            rank += 1.0;
+        }
+        ranks[row] = Some(rank);
+    }
+    ranks
 }
 
 /// (value, row) for the rows with a value, ascending or descending, equal values in partition
@@ -132,5 +153,21 @@ mod tests {
             ntile_scores(&values, 2, false),
             vec![Some(1), None, Some(2)]
         );
+    }
+
+    /// Two times 1 µs apart, 300 years from 2000, are one double apart no more: as doubles
+    /// they tie, as ranks they do not.
+    #[test]
+    fn distant_times_keep_their_order() {
+        let far = 300 * 365 * 86_400_000_000_i64;
+        assert_eq!(far as f64, (far + 1) as f64, "the doubles tie");
+        let ranks = dense_ranks(&[Some(far + 1), None, Some(far), Some(far + 1), Some(-far)]);
+        assert_eq!(
+            ranks,
+            vec![Some(2.0), None, Some(1.0), Some(2.0), Some(0.0)]
+        );
+        // 1 + floor(3 · below / 4), below = 2, 1, 2, 0: the two later times apart, as they are.
+        let scores = rank_scores(&ranks, 3, false);
+        assert_eq!(scores, vec![Some(2), None, Some(1), Some(2), Some(1)]);
     }
 }

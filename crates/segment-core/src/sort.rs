@@ -61,6 +61,7 @@ pub fn sort_by_key_with_scratch<T: Copy>(
         return;
     }
     let histograms = digit_histograms(items, &key);
+    crate::interrupt::check();
     between_passes();
     let n = items.len();
     // The scratch buffer is written through raw pointers and only read after a pass has
@@ -109,6 +110,7 @@ pub fn sort_by_key_with_scratch<T: Copy>(
         // Every bucket full: all n places were written.
         assert!(offsets == ends, "the sort key changed while sorting");
         sorted_in_scratch = !sorted_in_scratch;
+        crate::interrupt::check();
         between_passes();
     }
     if sorted_in_scratch {

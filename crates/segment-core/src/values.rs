@@ -11,7 +11,8 @@
 //! one pass when a final function needs the values: the O(n log n) work is spread over the
 //! workers, and the leader writes each value once.
 
-use crate::bytes::{read_f64s, write_f64s};
+use crate::codec::{check_ascending_non_negative, write_f64s, DecodeError, Reader};
+use crate::frame::{FinalReads, RunningFrame};
 use crate::sort::sort_non_negative;
 
 #[derive(Debug, Default)]
@@ -24,6 +25,7 @@ pub struct ValueCollector {
     fraction: Option<f64>,
     /// Made by deserialization for a single combine step, which may move its values out.
     transient: bool,
+    final_reads: FinalReads,
 }
 
 /// Two states disagree on the fraction parameter.
@@ -65,6 +67,15 @@ impl ValueCollector {
                 Ok(())
             }
         }
+    }
+
+    /// The values ascending, for a final function; Err in a running window frame (`frame`).
+    pub fn sorted_for_final(
+        &mut self,
+        between_passes: &mut dyn FnMut(),
+    ) -> Result<&[f64], RunningFrame> {
+        self.final_reads.check(self.len() as u64)?;
+        Ok(self.sorted(between_passes))
     }
 
     /// The values ascending. Sorting reorders but never changes the multiset, so a final
@@ -155,25 +166,36 @@ impl ValueCollector {
         }
     }
 
-    /// Reads what `to_bytes` wrote (within one server, so a malformed input is a bug: panic).
-    pub fn from_bytes(bytes: &[u8]) -> ValueCollector {
-        assert!(
-            bytes.len() >= SERIAL_HEADER_BYTES
-                && (bytes.len() - SERIAL_HEADER_BYTES).is_multiple_of(8),
-            "malformed concentration aggregate state of {} bytes",
-            bytes.len()
-        );
-        let word = |i: usize| -> [u8; 8] { bytes[i..i + 8].try_into().expect("8 bytes") };
-        let flags = u64::from_le_bytes(word(0));
-        let fraction = (flags & 1 == 1).then(|| f64::from_le_bytes(word(8)));
-        let values = read_f64s(&bytes[SERIAL_HEADER_BYTES..]);
-        ValueCollector {
+    /// Reads what `write_to` wrote, checking it: flags, the fraction, the values finite and
+    /// non-negative, and ascending when flagged sorted.
+    pub fn from_bytes(bytes: &[u8]) -> Result<ValueCollector, DecodeError> {
+        let mut reader = Reader::new(bytes, "concentration aggregate state");
+        let flags = reader.u64()?;
+        let fraction = reader.f64()?;
+        if flags > 3 {
+            return Err(reader.error(format_args!("unknown flags {flags}")));
+        }
+        let fraction = (flags & 1 == 1).then_some(fraction);
+        if fraction.is_some_and(|f| !(f > 0.0 && f <= 1.0)) {
+            return Err(reader.error("the fraction parameter is outside (0, 1]"));
+        }
+        let sorted = flags & 2 == 2;
+        let values = reader.rest_f64s()?;
+        if sorted {
+            check_ascending_non_negative(&values, "concentration aggregate state")?;
+        } else if let Some(bad) = values.iter().find(|x| !(x.is_finite() && **x >= 0.0)) {
+            return Err(DecodeError(format!(
+                "concentration aggregate state: value {bad} is not finite and non-negative"
+            )));
+        }
+        Ok(ValueCollector {
             values,
-            sorted: flags & 2 == 2,
+            sorted,
             runs: Vec::new(),
             fraction,
             transient: true,
-        }
+            final_reads: FinalReads::default(),
+        })
     }
 }
 
@@ -219,7 +241,7 @@ mod tests {
     fn serial_round_trip_keeps_values_and_fraction() {
         for fraction in [None, Some(0.2)] {
             let mut c = collector(&[3.0, 1.0, 2.0], fraction);
-            let back = ValueCollector::from_bytes(&c.to_bytes());
+            let back = ValueCollector::from_bytes(&c.to_bytes()).unwrap();
             assert_eq!(back.values, c.values);
             assert_eq!(back.fraction, fraction);
         }
@@ -238,7 +260,7 @@ mod tests {
             a.sorted(&mut nothing);
             let mut b = collector(&right, None);
             b.sorted(&mut nothing);
-            let mut b = ValueCollector::from_bytes(&b.to_bytes());
+            let mut b = ValueCollector::from_bytes(&b.to_bytes()).unwrap();
             assert!(b.sorted, "the sorted flag survives serialization");
             a.merge(&mut b).unwrap();
             assert!(
@@ -288,7 +310,7 @@ mod tests {
             let mut part = collector(&values, None);
             part.sorted(&mut nothing);
             leader
-                .merge(&mut ValueCollector::from_bytes(&part.to_bytes()))
+                .merge(&mut ValueCollector::from_bytes(&part.to_bytes()).unwrap())
                 .unwrap();
         }
         leader.push(50.5); // the leader's own unsorted values join the merge too

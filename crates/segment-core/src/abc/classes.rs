@@ -7,30 +7,10 @@
 //! the value is a contribution margin) is class D, zero is C. Equal values always get the same
 //! class: a class boundary never splits a group of ties.
 
+use super::class::AbcClass;
 use super::computed::{class_of, computed_limits};
-use crate::compensated::CompensatedSum;
-use crate::sort::sort_non_negative;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum AbcClass {
-    A = 1,
-    B = 2,
-    C = 3,
-    /// A negative value: it costs rather than brings.
-    D = 4,
-}
-
-impl AbcClass {
-    pub fn letter(self) -> &'static str {
-        match self {
-            AbcClass::A => "A",
-            AbcClass::B => "B",
-            AbcClass::C => "C",
-            AbcClass::D => "D",
-        }
-    }
-}
+use crate::sort::{f64_key, sort_by_key, sort_non_negative};
+use crate::sum::{share_scale, CompensatedSum};
 
 /// The rows with a value as (value, row) pairs, largest value first; `chunk_by` on equal values
 /// then gives the groups of ties without allocating per group.
@@ -40,7 +20,8 @@ fn descending(values: &[Option<f64>]) -> Vec<(f64, usize)> {
         .enumerate()
         .filter_map(|(row, v)| v.map(|x| (x, row)))
         .collect();
-    ranked.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+    // Radix, not a comparison sort: it is faster, and can be interrupted between its passes.
+    sort_by_key(&mut ranked, |&(x, _)| !f64_key(x), &mut || ());
     ranked
 }
 
@@ -48,14 +29,18 @@ fn ties(a: &(f64, usize), b: &(f64, usize)) -> bool {
     a.0 == b.0
 }
 
-fn positive_total(values: &[Option<f64>]) -> f64 {
-    values
+/// The scale the values are read with (see `share_scale`), and their positive total, scaled.
+fn scaled_positive_total(values: &[Option<f64>]) -> (f64, f64) {
+    let largest = values.iter().flatten().fold(0.0f64, |m, x| m.max(x.abs()));
+    let scale = share_scale(largest);
+    let total = values
         .iter()
         .flatten()
         .filter(|&&x| x > 0.0)
-        .copied()
+        .map(|x| x * scale)
         .collect::<CompensatedSum>()
-        .value()
+        .value();
+    (scale, total)
 }
 
 /// The groups of equal non-negative values, largest first, each with the number of
@@ -88,14 +73,14 @@ fn classify(
 /// total reaches `a` (the value that crosses `a` is A), B continues until `b`, C is the rest,
 /// zeros are C and negatives D. 0 < a < b <= 1.
 pub fn by_value(values: &[Option<f64>], a: f64, b: f64) -> Vec<Option<AbcClass>> {
-    let total = positive_total(values);
+    let (scale, total) = scaled_positive_total(values);
     let mut before = CompensatedSum::default(); // the positive values ranked above this group
     classify(values, |x, _, ties| {
         if x == 0.0 {
             return AbcClass::C;
         }
         let share_before = before.value() / total;
-        before.add(x * ties as f64);
+        before.add(x * scale * ties as f64);
         if share_before < a {
             AbcClass::A
         } else if share_before < b {
@@ -143,7 +128,7 @@ pub fn by_computed_limits(values: &[Option<f64>]) -> Vec<Option<AbcClass>> {
 /// ties, over the positive total. Zeros sit at 1; negatives bring it back below 1. None when the
 /// positive total is 0.
 pub fn cumulative_shares(values: &[Option<f64>]) -> Vec<Option<f64>> {
-    let total = positive_total(values);
+    let (scale, total) = scaled_positive_total(values);
     let mut shares = vec![None; values.len()];
     if total <= 0.0 {
         return shares;
@@ -151,7 +136,7 @@ pub fn cumulative_shares(values: &[Option<f64>]) -> Vec<Option<f64>> {
     let mut running = CompensatedSum::default();
     for group in descending(values).chunk_by(ties) {
         let x = group[0].0;
-        running.add(x * group.len() as f64);
+        running.add(x * scale * group.len() as f64);
         let share = running.value() / total;
         group.iter().for_each(|&(_, row)| shares[row] = Some(share));
     }
@@ -269,5 +254,26 @@ mod tests {
         let mut from_backward = by_value(&backward, 0.8, 0.95);
         from_backward.reverse();
         assert_eq!(by_value(&forward, 0.8, 0.95), from_backward);
+    }
+
+    /// Two values of 1e308, whose sum is beyond double precision: each holds half (the same
+    /// as for any two equal values), so the first is A and the second B, not C and NaN.
+    #[test]
+    fn values_near_the_largest_double() {
+        let values = some(&[1e308, 1e308, 0.0]);
+        assert_eq!(
+            cumulative_shares(&values),
+            vec![Some(1.0), Some(1.0), Some(1.0)]
+        );
+        assert_eq!(
+            by_value(&values, 0.8, 0.95),
+            by_value(&some(&[1.0, 1.0, 0.0]), 0.8, 0.95)
+        );
+        let mixed = some(&[1.7e308, 1e308, -1e308]);
+        let shares = cumulative_shares(&mixed);
+        let expected = cumulative_shares(&some(&[1.7, 1.0, -1.0]));
+        for (s, e) in shares.iter().zip(&expected) {
+            assert!((s.unwrap() - e.unwrap()).abs() < 1e-15, "{s:?} {e:?}");
+        }
     }
 }

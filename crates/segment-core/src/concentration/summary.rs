@@ -7,15 +7,13 @@
 //!   bytes 8..   the values, ascending, 8 bytes each
 //! Text form: `{"n": 3, "values": [1.0, 2.5, 4.0]}`, which round-trips every double exactly.
 
-use crate::bytes::{read_f64s, write_f64s};
+use crate::codec::{check_ascending_non_negative, Reader, Writer, MAX_ENCODED_BYTES};
 use std::fmt;
 
 const FORMAT_VERSION: u32 = 1;
 const HEADER_BYTES: usize = 8;
-/// PostgreSQL's largest varlena is 1 GB (MaxAllocSize), header included.
-const MAX_VARLENA_BYTES: usize = 0x3fff_ffff - 4;
 /// The most values a summary (or a serialized aggregate state) can hold: about 134 million.
-pub const MAX_VALUES: usize = (MAX_VARLENA_BYTES - HEADER_BYTES) / 8;
+pub const MAX_VALUES: usize = (MAX_ENCODED_BYTES - HEADER_BYTES) / 8;
 
 #[derive(Debug, PartialEq)]
 pub enum SummaryError {
@@ -40,9 +38,11 @@ pub fn encoded_len(values: usize) -> usize {
 /// Encodes sorted values into `out` of exactly `encoded_len` bytes. The caller has checked
 /// `ascending.len() <= MAX_VALUES`.
 pub fn encode_into(out: &mut [u8], ascending: &[f64]) {
-    out[0..4].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out[4..8].copy_from_slice(&0u32.to_le_bytes());
-    write_f64s(&mut out[HEADER_BYTES..], ascending);
+    let mut out = Writer::new(out);
+    out.u32(FORMAT_VERSION);
+    out.u32(0);
+    out.f64s(ascending);
+    out.finish();
 }
 
 pub fn encode(ascending: &[f64]) -> Vec<u8> {
@@ -51,21 +51,22 @@ pub fn encode(ascending: &[f64]) -> Vec<u8> {
     bytes
 }
 
-/// Decodes the values, ascending, as `encode` wrote them.
+/// Decodes the values as `encode` wrote them, checked: finite, non-negative and ascending.
 pub fn decode(bytes: &[u8]) -> Result<Vec<f64>, SummaryError> {
-    if bytes.len() < HEADER_BYTES || !(bytes.len() - HEADER_BYTES).is_multiple_of(8) {
-        return Err(SummaryError::BadBinary(format!(
-            "a concentration summary cannot be {} bytes long",
-            bytes.len()
-        )));
-    }
-    let version = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes"));
+    let bad = |e: crate::codec::DecodeError| SummaryError::BadBinary(e.0);
+    let mut reader = Reader::new(bytes, "concentration");
+    let version = reader.u32().map_err(bad)?;
     if version != FORMAT_VERSION {
-        return Err(SummaryError::BadBinary(format!(
-            "unknown concentration summary format version {version}"
-        )));
+        return Err(bad(
+            reader.error(format_args!("unknown format version {version}"))
+        ));
     }
-    Ok(read_f64s(&bytes[HEADER_BYTES..]))
+    if reader.u32().map_err(bad)? != 0 {
+        return Err(bad(reader.error("reserved header bytes are not zero")));
+    }
+    let values = reader.rest_f64s().map_err(bad)?;
+    check_ascending_non_negative(&values, "concentration").map_err(bad)?;
+    Ok(values)
 }
 
 pub fn to_text(ascending: &[f64]) -> String {
@@ -128,6 +129,16 @@ mod tests {
         let mut future = encode(&[1.0]);
         future[0] = 2;
         assert!(matches!(decode(&future), Err(SummaryError::BadBinary(_))));
+        // Each invariant: order, sign, finiteness, the reserved word.
+        for bad in [&[2.0, 1.0][..], &[-1.0], &[f64::NAN], &[f64::INFINITY]] {
+            let mut bytes = vec![0; encoded_len(bad.len())];
+            bytes[0] = 1;
+            crate::codec::write_f64s(&mut bytes[HEADER_BYTES..], bad);
+            assert!(decode(&bytes).is_err(), "{bad:?}");
+        }
+        let mut reserved = encode(&[1.0]);
+        reserved[5] = 1;
+        assert!(decode(&reserved).is_err());
     }
 
     #[test]

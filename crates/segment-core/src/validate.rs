@@ -1,6 +1,6 @@
 //! Checks on input values and parameters, shared by every feature family.
 //!
-//! Pure: a check returns what is wrong, and the SQL layer (`crate::errors`) turns that into an
+//! Pure: a check returns what is wrong, and the SQL layer (`pg::errors` in the extension) turns that into an
 //! ERROR naming the function, with the right SQLSTATE and a hint.
 
 #[derive(Clone, Copy, Debug, PartialEq)]

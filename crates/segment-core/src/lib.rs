@@ -1,0 +1,21 @@
+//! segment-core: the arithmetic of rfm_segment, in plain Rust that knows nothing of PostgreSQL.
+//!
+//! Every algorithm the extension runs lives here, unit-tested with `cargo test -p segment-core`
+//! on any machine: sorting and summing, the concentration measures, ABC classes, RFM scores and
+//! the one-pass customer collectors, and the codec of every stored value. The extension's SQL
+//! layer reads arguments, calls into this crate and writes results.
+//!
+//! Modules depend downwards only: `sort`, `sum`, `codec`, `validate` at the bottom, `values`
+//! above them, the feature families (`concentration`, `abc`, `rfm`) on top, none reaching into
+//! another.
+
+pub mod abc;
+pub mod codec;
+pub mod concentration;
+pub mod frame;
+pub mod interrupt;
+pub mod rfm;
+pub mod sort;
+pub mod sum;
+pub mod validate;
+pub mod values;

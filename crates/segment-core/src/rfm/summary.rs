@@ -1,0 +1,270 @@
+//! The stored `rfm_summary` / `rfm_summary_text`: its binary form (also the parallel state of
+//! `rfm_agg`) and its text form, both checked whole when read.
+//!
+//! Binary form, little-endian:
+//!   byte 0      format version (1)
+//!   byte 1      id kind (1 bigint, 2 text)
+//!   bytes 2..8  reserved, 0
+//!   bytes 8..16 customer count
+//!   then per customer, ascending by id: the id (8 bytes, or a u32 length and UTF-8 bytes),
+//!   first and last purchase (i64 microseconds since 2000-01-01, i64::MIN for none),
+//!   purchases (u64), net amount and its compensation (f64).
+//! Text form: `{"customers": [[id, first, last, purchases, amount, amount_error], ...]}`, times
+//! in microseconds since 2000-01-01 (PostgreSQL's epoch), null for none; exact.
+
+use super::key::CustomerKey;
+use super::stats::{CustomerStats, Run};
+use crate::codec::{check_encoded_len, DecodeError, Reader, Writer};
+use crate::sum::CompensatedSum;
+use serde_json::{json, Value};
+
+const FORMAT_VERSION: u8 = 1;
+const HEADER_BYTES: usize = 16;
+/// Bytes per customer besides its key: first, last, purchases, amount and its compensation.
+const STATS_BYTES: usize = 40;
+const NONE: i64 = i64::MIN;
+/// PostgreSQL's timestamp range (4714-11-24 BC to 294277 AD, exclusive), in microseconds since
+/// 2000-01-01: stored times must be in it.
+pub const MIN_TIME: i64 = -211_813_488_000_000_000;
+pub const END_TIME: i64 = 9_223_371_331_200_000_000;
+
+/// The size of the binary form, or Err with it when that is over PostgreSQL's 1 GB limit.
+pub fn encoded_len<K: CustomerKey>(customers: &[(K, CustomerStats)]) -> Result<usize, usize> {
+    let ids: usize = customers.iter().map(|(c, _)| c.encoded_len()).sum();
+    check_encoded_len(HEADER_BYTES + ids + customers.len() * STATS_BYTES)
+}
+
+/// Writes the binary form of customers sorted by id into `out`, of `encoded_len` bytes.
+pub fn write<K: CustomerKey>(out: &mut [u8], customers: &[(K, CustomerStats)]) {
+    let mut out = Writer::new(out);
+    out.put(&[FORMAT_VERSION, K::KIND, 0, 0, 0, 0, 0, 0]);
+    out.u64(customers.len() as u64);
+    for (customer, stats) in customers {
+        customer.write(&mut out);
+        out.i64(stats.first().unwrap_or(NONE));
+        out.i64(stats.last().unwrap_or(NONE));
+        out.u64(stats.purchases);
+        out.f64(stats.amount().sum());
+        out.f64(stats.amount().compensation());
+    }
+    out.finish();
+}
+
+/// Reads the customers of a binary summary in place, without copying them out first: the
+/// summary is checked whole when the reader is made, so reading cannot fail afterwards.
+#[derive(Clone)]
+pub struct SummaryReader<'a, K> {
+    rest: Reader<'a>,
+    remaining: usize,
+    key: std::marker::PhantomData<K>,
+}
+
+impl<'a, K: CustomerKey> SummaryReader<'a, K> {
+    /// Checks every invariant: the header, the size, ids strictly ascending, and each
+    /// customer's statistics (see `checked_stats`).
+    pub fn new(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader::new(bytes, K::TYPE_NAME);
+        let header = reader.take::<HEADER_BYTES>()?;
+        if header[0] != FORMAT_VERSION {
+            return Err(reader.error(format_args!("unknown format version {}", header[0])));
+        }
+        if header[1] != K::KIND {
+            return Err(reader.error("the summary's customer ids are of another type"));
+        }
+        if header[2..8] != [0; 6] {
+            return Err(reader.error("reserved header bytes are not zero"));
+        }
+        let count = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
+        if let Some(id_bytes) = K::FIXED_BYTES {
+            if Some(reader.remaining() as u64) != count.checked_mul((id_bytes + STATS_BYTES) as u64)
+            {
+                return Err(reader.error("the size does not match the customer count"));
+            }
+        }
+        let customers = reader.clone();
+        let mut previous: Option<K::Ref<'a>> = None;
+        for _ in 0..count {
+            let id = K::read_ref(&mut reader)?;
+            if previous.as_ref().is_some_and(|p| *p >= id) {
+                return Err(reader.error("customer ids are not strictly ascending"));
+            }
+            previous = Some(id);
+            read_stats(&mut reader)?;
+        }
+        reader.end()?;
+        Ok(SummaryReader {
+            rest: customers,
+            remaining: count as usize,
+            key: std::marker::PhantomData,
+        })
+    }
+
+    /// Only the statistics (text ids are read past, not copied).
+    pub fn stats(self) -> impl ExactSizeIterator<Item = CustomerStats> + 'a {
+        let mut rest = self.rest;
+        (0..self.remaining).map(move |_| {
+            K::read_ref(&mut rest).expect("checked");
+            read_stats(&mut rest).expect("checked")
+        })
+    }
+}
+
+impl<K: CustomerKey> Iterator for SummaryReader<'_, K> {
+    type Item = (K, CustomerStats);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        (self.remaining > 0).then(|| {
+            self.remaining -= 1;
+            let customer = K::read(&mut self.rest).expect("checked");
+            (customer, read_stats(&mut self.rest).expect("checked"))
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl<K: CustomerKey> ExactSizeIterator for SummaryReader<'_, K> {}
+
+/// The customers of a binary summary, in its order (by id).
+pub fn entries_from_bytes<K: CustomerKey>(bytes: &[u8]) -> Result<Run<K>, DecodeError> {
+    Ok(SummaryReader::new(bytes)?.collect())
+}
+
+fn read_stats(bytes: &mut Reader) -> Result<CustomerStats, DecodeError> {
+    let first = bytes.i64()?;
+    let last = bytes.i64()?;
+    let purchases = bytes.u64()?;
+    let sum = bytes.f64()?;
+    let compensation = bytes.f64()?;
+    checked_stats(
+        (first != NONE).then_some(first),
+        (last != NONE).then_some(last),
+        purchases,
+        sum,
+        compensation,
+    )
+    .map_err(|why| bytes.error(why))
+}
+
+/// A customer's statistics as stored, if they are consistent: times in PostgreSQL's range, a
+/// first and a last purchase exactly when there are purchases, first <= last, a count that
+/// bigint can hold, and a finite amount.
+fn checked_stats(
+    first: Option<i64>,
+    last: Option<i64>,
+    purchases: u64,
+    sum: f64,
+    compensation: f64,
+) -> Result<CustomerStats, &'static str> {
+    if [first, last]
+        .into_iter()
+        .flatten()
+        .any(|t| !(MIN_TIME..END_TIME).contains(&t))
+    {
+        return Err("a purchase time is outside PostgreSQL's timestamp range");
+    }
+    if first.is_some() != (purchases > 0) || last.is_some() != (purchases > 0) {
+        return Err("purchase times do not match the purchase count");
+    }
+    if first > last {
+        return Err("a first purchase is after the last one");
+    }
+    if purchases > i64::MAX as u64 {
+        return Err("a purchase count is beyond bigint");
+    }
+    if !(sum.is_finite() && compensation.is_finite() && (sum + compensation).is_finite()) {
+        return Err("an amount is not a finite number");
+    }
+    let amount = CompensatedSum::from_parts(sum, compensation);
+    Ok(CustomerStats::new(first, last, purchases, amount))
+}
+
+/// The text form of customers sorted by id.
+pub fn to_json<K: CustomerKey>(customers: &[(K, CustomerStats)]) -> Value {
+    let customers: Vec<Value> = customers
+        .iter()
+        .map(|(customer, s)| {
+            json!([
+                customer.to_json(),
+                s.first(),
+                s.last(),
+                s.purchases,
+                s.amount().sum(),
+                s.amount().compensation()
+            ])
+        })
+        .collect();
+    json!({ "customers": customers })
+}
+
+/// Why a text form was refused.
+#[derive(Debug, PartialEq)]
+pub enum TextFormError {
+    Invalid(String),
+    /// A text id with a NUL character (`\u0000`), which no PostgreSQL text can hold.
+    NulInId,
+}
+
+impl From<String> for TextFormError {
+    fn from(why: String) -> Self {
+        TextFormError::Invalid(why)
+    }
+}
+
+impl From<&str> for TextFormError {
+    fn from(why: &str) -> Self {
+        TextFormError::Invalid(why.into())
+    }
+}
+
+/// Parses the text form, with the checks of the binary form; the customers come back sorted.
+pub fn from_json<K: CustomerKey>(text: &str) -> Result<Run<K>, TextFormError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let rows = value
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.get("customers"))
+        .and_then(Value::as_array)
+        .ok_or("expected {\"customers\": [...]}")?;
+    let mut run = Vec::with_capacity(rows.len());
+    for row in rows {
+        let bad = |why: &str| format!("bad customer entry {row}: {why}");
+        let fields = row
+            .as_array()
+            .filter(|a| a.len() == 6)
+            .ok_or_else(|| bad("expected 6 fields"))?;
+        if fields[0].as_str().is_some_and(|id| id.contains('\0')) {
+            return Err(TextFormError::NulInId);
+        }
+        let customer = K::from_json(&fields[0]).ok_or_else(|| bad("not a customer id"))?;
+        let time = |v: &Value| {
+            if v.is_null() {
+                Ok(None)
+            } else {
+                v.as_i64()
+                    .map(Some)
+                    .ok_or_else(|| bad("a time is not a whole number"))
+            }
+        };
+        let number = |v: &Value| v.as_f64().ok_or_else(|| bad("an amount is not a number"));
+        let purchases = fields[3]
+            .as_u64()
+            .ok_or_else(|| bad("purchases is not a whole number"))?;
+        let stats = checked_stats(
+            time(&fields[1])?,
+            time(&fields[2])?,
+            purchases,
+            number(&fields[4])?,
+            number(&fields[5])?,
+        )
+        .map_err(bad)?;
+        run.push((customer, stats));
+    }
+    K::sort_by_id(&mut run);
+    if let Some(twice) = run.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+        return Err(format!("customer {} appears twice", twice[0].0.to_json()).into());
+    }
+    Ok(run)
+}

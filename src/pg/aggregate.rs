@@ -1,0 +1,132 @@
+//! Aggregates with an `internal` transition state held in Rust.
+//!
+//! The state lives on the Rust heap, owned by the aggregate's memory context: it is created in
+//! that context and dropped by a reset callback when PostgreSQL resets or deletes the context,
+//! so a GROUP BY with many groups, or an error half-way, leaks nothing.
+//!
+//! An `internal` datum carries no type: each state type `T` is used by its own aggregates only,
+//! whose support functions are declared together in one `.sql` file, so the datum an
+//! aggregate's support function receives is always a `T` it (or its deserializer) made.
+
+use super::call::Call;
+use pgrx::pg_sys::{self, Datum};
+use pgrx::PgMemoryContexts;
+use std::ffi::CStr;
+
+impl Call {
+    /// The aggregate's memory context; an ERROR outside an aggregate (a support function
+    /// called directly from SQL).
+    fn aggregate_context(self) -> pg_sys::MemoryContext {
+        let mut context: pg_sys::MemoryContext = std::ptr::null_mut();
+        // SAFETY: reads the current call's context node; `context` is an out parameter.
+        let kind = unsafe { pg_sys::AggCheckCallContext(self.fcinfo(), &mut context) };
+        match kind as u32 {
+            pg_sys::AGG_CONTEXT_AGGREGATE | pg_sys::AGG_CONTEXT_WINDOW => context,
+            _ => super::errors::raise(
+                pgrx::PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+                "rfm_segment: an aggregate support function was called outside an aggregate".into(),
+                Some("Call the aggregate itself, e.g. gini(x), not its support functions.".into()),
+            ),
+        }
+    }
+
+    /// Moves `value` into the aggregate's memory context as a new `internal` state.
+    pub fn new_state<T>(self, value: T) -> Datum {
+        let context = self.aggregate_context();
+        Datum::from(PgMemoryContexts::For(context).leak_and_drop_on_delete(value))
+    }
+
+    /// For a transition function: the state datum (argument 0, created empty in the
+    /// aggregate's context when NULL) and the state behind it.
+    pub fn transition_state<'s, T: Default>(self) -> (Datum, &'s mut T) {
+        let datum = self
+            .datum(0)
+            .unwrap_or_else(|| self.new_state(T::default()));
+        // SAFETY: the datum is a `T` state of this aggregate (module comment), made above or
+        // by an earlier call, and lives in the aggregate's context for the whole call.
+        (datum, unsafe { &mut *datum.cast_mut_ptr::<T>() })
+    }
+
+    /// Argument `index` as this aggregate's state, None when NULL.
+    pub fn state<'s, T>(self, index: usize) -> Option<&'s mut T> {
+        // SAFETY: as in `transition_state`.
+        self.datum(index)
+            .map(|datum| unsafe { &mut *datum.cast_mut_ptr::<T>() })
+    }
+
+    /// For a combine function: merges the state in argument 1 into the one in argument 0
+    /// (created empty in the aggregate's context when NULL) and returns that.
+    pub fn combine<T: Default>(self, merge: impl FnOnce(&mut T, &mut T)) -> Datum {
+        let Some(second) = self.state::<T>(1) else {
+            return self.unchanged_state();
+        };
+        let (state, first) = self.transition_state::<T>();
+        merge(first, second);
+        state
+    }
+
+    /// Returns argument 0, the state, as it came (NULL stays NULL): a row that adds nothing.
+    pub fn unchanged_state(self) -> Datum {
+        self.datum(0).unwrap_or_else(|| self.null())
+    }
+
+    /// The name of the aggregate being computed, for error messages; `fallback` when
+    /// PostgreSQL does not say (an aggregate used as a window function).
+    pub fn aggregate_name(self, fallback: &str) -> String {
+        // SAFETY: AggGetAggref returns NULL outside a plain aggregate; get_func_name returns
+        // NULL for an unknown function, else a palloc'd C string.
+        unsafe {
+            let aggref = pg_sys::AggGetAggref(self.fcinfo());
+            if aggref.is_null() {
+                return window_function_name(self).unwrap_or_else(|| fallback.to_string());
+            }
+            function_name((*aggref).aggfnoid).unwrap_or_else(|| fallback.to_string())
+        }
+    }
+}
+
+/// The aggregates of the window an aggregate's call runs in (`gini(x) OVER (...)`): the call
+/// does not say which of them it serves, so all of them, "gini or hhi" in the rare query that
+/// has several.
+fn window_function_name(call: Call) -> Option<String> {
+    let mut names: Vec<String> = Vec::new();
+    // SAFETY: a window aggregate's context node is the WindowAggState, whose `funcs` list holds
+    // the WindowFuncExprState of each window function of the node.
+    unsafe {
+        let context = (*call.fcinfo()).context;
+        if context.is_null() || (*context).type_ != pg_sys::NodeTag::T_WindowAggState {
+            return None;
+        }
+        let funcs = (*context.cast::<pg_sys::WindowAggState>()).funcs;
+        let count = if funcs.is_null() {
+            0
+        } else {
+            (*funcs).length as usize
+        };
+        for i in 0..count {
+            let state = (*(*funcs).elements.add(i))
+                .ptr_value
+                .cast::<pg_sys::WindowFuncExprState>();
+            let wfunc = (*state).wfunc;
+            if (*wfunc).winagg {
+                names.extend(function_name((*wfunc).winfnoid));
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    (!names.is_empty()).then(|| names.join(" or "))
+}
+
+fn function_name(oid: pg_sys::Oid) -> Option<String> {
+    // SAFETY: get_func_name returns NULL or a palloc'd C string.
+    unsafe {
+        let name = pg_sys::get_func_name(oid);
+        (!name.is_null()).then(|| CStr::from_ptr(name).to_string_lossy().into_owned())
+    }
+}
+
+/// Lets a long pure-Rust loop honour a query cancel or `statement_timeout`.
+pub fn check_for_interrupts() {
+    pg_sys::check_for_interrupts!();
+}

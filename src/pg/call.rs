@@ -1,0 +1,139 @@
+//! A function call from PostgreSQL, with typed readers for its arguments.
+//!
+//! Hand-written (V1) functions are what the hot paths use: a transition function runs once
+//! per row, and pgrx's generic argument unboxing was most of an aggregate's time (profiled).
+//! `v1_function!` declares one from a safe body that receives a `Call`.
+
+use pgrx::pg_sys::{self, Datum};
+use pgrx::FromDatum;
+
+/// The call PostgreSQL is making: its arguments and its result flags.
+///
+/// Every reader trusts that argument `i` has the SQL type the declaration in the family's
+/// `.sql` file gives it: the declarations and the Rust functions are written side by side,
+/// and the tests call every declared function (`test_extension.py` checks each symbol).
+#[derive(Clone, Copy)]
+pub struct Call {
+    fcinfo: pg_sys::FunctionCallInfo,
+}
+
+impl Call {
+    /// # Safety
+    /// `fcinfo` is the current call's, made by PostgreSQL for a function declared in SQL with
+    /// the argument types its readers assume.
+    pub unsafe fn new(fcinfo: pg_sys::FunctionCallInfo) -> Call {
+        Call { fcinfo }
+    }
+
+    pub(super) fn fcinfo(self) -> pg_sys::FunctionCallInfo {
+        self.fcinfo
+    }
+
+    pub fn is_null(self, index: usize) -> bool {
+        // SAFETY: PostgreSQL passes as many arguments as the declaration has; pgrx checks
+        // `index` against the call's argument count.
+        unsafe { pgrx::fcinfo::pg_arg_is_null(self.fcinfo, index) }
+    }
+
+    /// Argument `index` as PostgreSQL passed it, None when NULL.
+    pub fn datum(self, index: usize) -> Option<Datum> {
+        // SAFETY: as in `is_null`.
+        (!self.is_null(index))
+            .then(|| unsafe { pgrx::fcinfo::pg_getarg_datum_raw(self.fcinfo, index) })
+    }
+
+    /// A `double precision` argument.
+    #[inline]
+    pub fn f64(self, index: usize) -> Option<f64> {
+        self.datum(index).map(|d| f64::from_bits(d.value() as u64))
+    }
+
+    /// A `bigint`, `timestamp` or `timestamptz` argument (microseconds since 2000-01-01).
+    #[inline]
+    pub fn i64(self, index: usize) -> Option<i64> {
+        self.datum(index).map(|d| d.value() as i64)
+    }
+
+    /// An `integer` argument.
+    pub fn i32(self, index: usize) -> Option<i32> {
+        self.datum(index).map(|d| d.value() as i32)
+    }
+
+    /// A `boolean` argument.
+    pub fn bool(self, index: usize) -> Option<bool> {
+        self.datum(index).map(|d| d.value() != 0)
+    }
+
+    /// A `text` argument, detoasted; it lives as long as the call.
+    pub fn text<'a>(self, index: usize) -> Option<&'a str> {
+        // SAFETY: the argument is a text datum (the declaration), valid for the whole call.
+        self.datum(index)
+            .and_then(|d| unsafe { <&str>::from_datum(d, false) })
+    }
+
+    /// A `bytea` or varlena type's payload, detoasted; it lives as long as the call.
+    pub fn bytes<'a>(self, index: usize) -> Option<&'a [u8]> {
+        // SAFETY: the argument is a varlena datum (the declaration), valid for the whole call.
+        self.datum(index)
+            .and_then(|d| unsafe { <&[u8]>::from_datum(d, false) })
+    }
+
+    /// A RECEIVE function's argument, the message buffer (`internal`): the bytes from its
+    /// cursor to its end, which count as read.
+    pub fn received_bytes<'a>(self, index: usize) -> &'a [u8] {
+        let buffer = self
+            .datum(index)
+            .expect("STRICT")
+            .cast_mut_ptr::<pg_sys::StringInfoData>();
+        // SAFETY: a RECEIVE function's first argument is the StringInfo of the message, whose
+        // `data` holds `len` bytes, `cursor` of them read; it lives for the whole call.
+        unsafe {
+            let buffer = &mut *buffer;
+            let (start, end) = (buffer.cursor as usize, buffer.len as usize);
+            buffer.cursor = buffer.len;
+            std::slice::from_raw_parts(buffer.data.add(start).cast::<u8>(), end - start)
+        }
+    }
+
+    /// Returns SQL NULL from this call.
+    pub fn null(self) -> Datum {
+        // SAFETY: sets the result's isnull flag of the current call.
+        unsafe { pgrx::fcinfo::pg_return_null(self.fcinfo) }
+    }
+}
+
+/// Declares a hand-written function `f` as version-1 calling convention, like C's
+/// PG_FUNCTION_INFO_V1(f): `v1_function_info!(pg_finfo_f);`.
+#[macro_export]
+macro_rules! v1_function_info {
+    ($finfo:ident) => {
+        #[no_mangle]
+        #[doc(hidden)]
+        pub extern "C" fn $finfo() -> &'static ::pgrx::pg_sys::Pg_finfo_record {
+            const V1: ::pgrx::pg_sys::Pg_finfo_record =
+                ::pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
+            &V1
+        }
+    };
+}
+
+/// Declares the V1 function `$name` (with its info record `$finfo`) whose body gets the call:
+/// `v1_function!(gini_trans, pg_finfo_gini_trans, |call| { ... a Datum ... });`.
+/// ERRORs raised in the body unwind through Rust and reach PostgreSQL at this boundary.
+#[macro_export]
+macro_rules! v1_function {
+    ($name:ident, $finfo:ident, |$call:ident| $body:block) => {
+        #[::pgrx::pg_guard]
+        #[no_mangle]
+        #[allow(unused_braces)] // the body is a block, written like a closure's
+        pub unsafe extern "C-unwind" fn $name(
+            fcinfo: ::pgrx::pg_sys::FunctionCallInfo,
+        ) -> ::pgrx::pg_sys::Datum {
+            // SAFETY: PostgreSQL calls a V1 function with the current call's info, for the
+            // SQL declaration that names this symbol.
+            let $call = unsafe { $crate::pg::Call::new(fcinfo) };
+            $body
+        }
+        $crate::v1_function_info!($finfo);
+    };
+}

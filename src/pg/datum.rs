@@ -1,0 +1,58 @@
+//! New PostgreSQL values made from Rust: varlena payloads written in place, and text.
+
+use super::call::Call;
+use super::errors;
+use pgrx::pg_sys::{self, Datum};
+use pgrx::PgSqlErrorCode;
+use segment_core::codec::{DecodeError, MAX_ENCODED_BYTES};
+
+/// A new varlena (bytea-like) datum of `len` payload bytes in the current memory context,
+/// filled in place by `fill`: large results are written once, not built and then copied.
+/// `function` names the caller in the ERROR for a value over PostgreSQL's 1 GB limit.
+pub fn new_varlena(function: &str, len: usize, fill: impl FnOnce(&mut [u8])) -> Datum {
+    if len > MAX_ENCODED_BYTES {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("{function}: a value of {len} bytes is over PostgreSQL's 1 GB limit"),
+            Some("Aggregate per group (GROUP BY) so that each value is smaller.".into()),
+        );
+    }
+    let total = len + pg_sys::VARHDRSZ;
+    // SAFETY: palloc returns `total` writable bytes (or raises an ERROR); the header is set
+    // before the payload is handed out, and `total` fits the 30-bit length checked above.
+    unsafe {
+        let varlena = pg_sys::palloc(total) as *mut pg_sys::varlena;
+        pgrx::set_varsize_4b(varlena, total as i32);
+        let payload = (varlena as *mut u8).add(pg_sys::VARHDRSZ);
+        fill(std::slice::from_raw_parts_mut(payload, len));
+        Datum::from(varlena)
+    }
+}
+
+/// A `text` datum in the current memory context.
+pub fn text(value: &str) -> Datum {
+    new_varlena("text", value.len(), |out| {
+        out.copy_from_slice(value.as_bytes())
+    })
+}
+
+/// A storable type's SEND function: its binary form is the stored payload itself (a format
+/// version first), so binary COPY, binary-protocol clients and pg_dump carry it unchanged.
+pub fn send(call: Call, type_name: &str) -> Datum {
+    let payload = call.bytes(0).expect("STRICT");
+    new_varlena(type_name, payload.len(), |out| out.copy_from_slice(payload))
+}
+
+/// A storable type's RECEIVE function: the bytes SEND wrote, checked by `check` (every
+/// invariant of the format) before they become a value.
+pub fn receive(
+    call: Call,
+    type_name: &str,
+    check: impl FnOnce(&[u8]) -> Result<(), DecodeError>,
+) -> Datum {
+    let payload = call.received_bytes(0);
+    if let Err(why) = check(payload) {
+        errors::corrupted(&why);
+    }
+    new_varlena(type_name, payload.len(), |out| out.copy_from_slice(payload))
+}
