@@ -173,9 +173,8 @@ v1_function!(
     |call| {
         let collector = call.state::<LimitsCollector>(0).expect("STRICT");
         let negatives = collector.negatives as usize;
-        let ascending = collector
-            .sorted_for_final(&mut check_for_interrupts)
-            .unwrap_or_else(|_| errors::running_frame("abc_limits"));
+        call.refuse_running_frame("abc_limits", collector.grew_since_last_final());
+        let ascending = collector.non_negative.sorted(&mut check_for_interrupts);
         if ascending.is_empty() && negatives == 0 {
             return call.null();
         }

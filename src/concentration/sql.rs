@@ -174,9 +174,8 @@ v1_function!(
 /// The state's values ascending (STRICT: the state is not NULL).
 fn final_values<'a>(call: Call, function: &str) -> &'a [f64] {
     let collector = call.state::<ValueCollector>(0).expect("STRICT");
-    collector
-        .sorted_for_final(&mut check_for_interrupts)
-        .unwrap_or_else(|_| errors::running_frame(function))
+    call.refuse_running_frame(function, collector.grew_since_last_final());
+    collector.sorted(&mut check_for_interrupts)
 }
 
 /// A measure's final function: `measure` of the values, NULL when it is undefined.

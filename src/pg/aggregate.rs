@@ -65,6 +65,28 @@ impl Call {
         state
     }
 
+    /// For a final function whose state `grew` since its last final call: an ERROR when the
+    /// aggregate runs over a frame that starts at the partition's start and grows row by row
+    /// (`OVER (ORDER BY ...)`), where each row would read the whole frame again. A sliding
+    /// frame is rebuilt by PostgreSQL as its start moves, and stays as cheap as its size.
+    pub fn refuse_running_frame(self, function: &str, grew: bool) {
+        if grew && self.frame_starts_unbounded() {
+            super::errors::running_frame(function);
+        }
+    }
+
+    fn frame_starts_unbounded(self) -> bool {
+        // SAFETY: a window aggregate's context node is its WindowAggState (checked by tag).
+        unsafe {
+            let context = (*self.fcinfo()).context;
+            if context.is_null() || (*context).type_ != pg_sys::NodeTag::T_WindowAggState {
+                return false;
+            }
+            let options = (*context.cast::<pg_sys::WindowAggState>()).frameOptions as u32;
+            options & pg_sys::FRAMEOPTION_START_UNBOUNDED_PRECEDING != 0
+        }
+    }
+
     /// Returns argument 0, the state, as it came (NULL stays NULL): a row that adds nothing.
     pub fn unchanged_state(self) -> Datum {
         self.datum(0).unwrap_or_else(|| self.null())

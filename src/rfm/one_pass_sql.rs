@@ -88,14 +88,9 @@ fn corrupted<T>(why: DecodeError) -> T {
     errors::corrupted(&why)
 }
 
-fn finished<K: CustomerKey>(
-    function: &str,
-    collector: &mut RfmCollector<K>,
-    finish: fn(&mut RfmCollector<K>) -> Result<(), FinishError>,
-) {
-    match finish(collector) {
+fn finished<K: CustomerKey>(function: &str, collector: &mut RfmCollector<K>) {
+    match collector.finish() {
         Ok(()) => {}
-        Err(FinishError::RunningFrame) => errors::running_frame(function),
         Err(FinishError::Corrupted(why)) => corrupted(why),
         Err(FinishError::AmountOverflow(customer)) => errors::raise(
             PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
@@ -125,7 +120,8 @@ fn rollup_trans<K: CustomerKey>(call: Call) -> pg_sys::Datum {
 /// or grow afterwards, so the aggregates keep the default FINALFUNC_MODIFY = READ_ONLY.
 fn final_summary<K: CustomerKey>(call: Call) -> pg_sys::Datum {
     let collector = call.state::<RfmCollector<K>>(0).expect("STRICT");
-    finished("rfm_agg", collector, RfmCollector::finish_for_final);
+    call.refuse_running_frame("rfm_agg", collector.grew_since_last_final());
+    finished("rfm_agg", collector);
     if collector.is_empty() {
         return call.null();
     }
@@ -136,7 +132,7 @@ fn final_summary<K: CustomerKey>(call: Call) -> pg_sys::Datum {
 /// leader merges sorted runs.
 fn serialized<K: CustomerKey>(call: Call) -> pg_sys::Datum {
     let collector = call.state::<RfmCollector<K>>(0).expect("STRICT");
-    finished("rfm_agg", collector, RfmCollector::finish);
+    finished("rfm_agg", collector);
     encoded("rfm_agg", collector)
 }
 
@@ -164,7 +160,7 @@ fn summary_in<K: CustomerKey>(input: &CStr) -> Vec<u8> {
 
 fn summary_out<K: CustomerKey>(bytes: &[u8]) -> CString {
     let mut collector = decoded::<K>(bytes);
-    finished(K::TYPE_NAME, &mut collector, RfmCollector::finish);
+    finished(K::TYPE_NAME, &mut collector);
     CString::new(collector.to_json().to_string()).expect("JSON has no NUL")
 }
 

@@ -258,10 +258,8 @@ v1_function!(
     pg_finfo_rfm_breaks_final_wrapper,
     |call| {
         let collector = call.state::<BreaksCollector>(0).expect("STRICT");
-        let edges = collector
-            .edges_for_final()
-            .unwrap_or_else(|_| errors::running_frame("rfm_breaks"));
-        match edges {
+        call.refuse_running_frame("rfm_breaks", collector.grew_since_last_final());
+        match collector.edges() {
             Some(edges) => edges.into_datum().expect("a float8[] datum"),
             None => call.null(),
         }

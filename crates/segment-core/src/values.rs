@@ -12,7 +12,7 @@
 //! workers, and the leader writes each value once.
 
 use crate::codec::{check_ascending_non_negative, write_f64s, DecodeError, Reader};
-use crate::frame::{FinalReads, RunningFrame};
+use crate::frame::FinalReads;
 use crate::sort::sort_non_negative;
 
 #[derive(Debug, Default)]
@@ -69,13 +69,9 @@ impl ValueCollector {
         }
     }
 
-    /// The values ascending, for a final function; Err in a running window frame (`frame`).
-    pub fn sorted_for_final(
-        &mut self,
-        between_passes: &mut dyn FnMut(),
-    ) -> Result<&[f64], RunningFrame> {
-        self.final_reads.check(self.len() as u64)?;
-        Ok(self.sorted(between_passes))
+    /// For a final function: whether values came since the last final call (see `frame`).
+    pub fn grew_since_last_final(&mut self) -> bool {
+        self.final_reads.grew(self.len() as u64)
     }
 
     /// The values ascending. Sorting reorders but never changes the multiset, so a final

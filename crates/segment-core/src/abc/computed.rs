@@ -19,7 +19,7 @@
 
 use super::class::AbcClass;
 use crate::codec::{DecodeError, Reader};
-use crate::frame::{FinalReads, RunningFrame};
+use crate::frame::FinalReads;
 use crate::sum::{share_scale, CompensatedSum};
 use crate::values::ValueCollector;
 
@@ -162,14 +162,10 @@ impl LimitsCollector {
             .expect("abc_limits has no fraction");
     }
 
-    /// The non-negative values ascending, for the final function; Err in a running frame.
-    pub fn sorted_for_final(
-        &mut self,
-        between_passes: &mut dyn FnMut(),
-    ) -> Result<&[f64], RunningFrame> {
+    /// For a final function: whether values came since the last final call (see `frame`).
+    pub fn grew_since_last_final(&mut self) -> bool {
         let rows = self.non_negative.len() as u64 + self.negatives;
-        self.final_reads.check(rows)?;
-        Ok(self.non_negative.sorted(between_passes))
+        self.final_reads.grew(rows)
     }
 
     pub fn serialized_len(&self) -> usize {

@@ -9,7 +9,7 @@
 //! values above it (-Infinity when none), and the score is 1 + the number of edges >= v.
 
 use crate::codec::{DecodeError, Reader};
-use crate::frame::{FinalReads, RunningFrame};
+use crate::frame::FinalReads;
 use crate::sort::{f64_key, sort_by_key};
 
 /// The bins − 1 edges of finite values; None without values.
@@ -94,13 +94,15 @@ impl BreaksCollector {
         Ok(())
     }
 
-    /// The edges of the values collected, for the final function: None without values or
-    /// parameters; Err in a running window frame.
-    pub fn edges_for_final(&mut self) -> Result<Option<Vec<f64>>, RunningFrame> {
-        self.final_reads.check(self.values.len() as u64)?;
-        Ok(self
-            .parameters
-            .and_then(|(bins, descending)| breaks(self.values.clone(), bins, descending)))
+    /// For a final function: whether values came since the last final call (see `frame`).
+    pub fn grew_since_last_final(&mut self) -> bool {
+        self.final_reads.grew(self.values.len() as u64)
+    }
+
+    /// The edges of the values collected: None without values or parameters.
+    pub fn edges(&self) -> Option<Vec<f64>> {
+        let (bins, descending) = self.parameters?;
+        breaks(self.values.clone(), bins, descending)
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {

@@ -62,8 +62,6 @@ pub enum FinishError {
     Corrupted(DecodeError),
     /// A customer's net amount is beyond double precision (this customer, as JSON).
     AmountOverflow(Value),
-    /// Finished for a final function, then grown: a running window frame (`frame`).
-    RunningFrame,
 }
 
 impl From<DecodeError> for FinishError {
@@ -78,12 +76,9 @@ impl<K: CustomerKey> RfmCollector<K> {
         self.orders.add(customer, at, amount);
     }
 
-    /// `finish` for a final function: Err in a running window frame.
-    pub fn finish_for_final(&mut self) -> Result<(), FinishError> {
-        self.final_reads
-            .check(self.rows)
-            .map_err(|_| FinishError::RunningFrame)?;
-        self.finish()
+    /// For a final function: whether orders came since the last final call (see `frame`).
+    pub fn grew_since_last_final(&mut self) -> bool {
+        self.final_reads.grew(self.rows)
     }
 
     /// Adds another state's customers. `other` keeps what it means: its orders may be counted
@@ -354,5 +349,29 @@ mod tests {
         ] {
             assert!(RfmCollector::<i64>::from_json(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A combine function must leave its second state as it was: PostgreSQL may read it again.
+    #[test]
+    fn merge_leaves_the_other_state_as_it_was() {
+        let mut counted = RfmCollector::<i64>::default();
+        counted.add(1, DAY, Some(2.0));
+        counted.add(2, 3 * DAY, Some(3.0));
+        let mut copy = RfmCollector::<i64>::default();
+        copy.add(1, DAY, Some(2.0));
+        copy.add(2, 3 * DAY, Some(3.0));
+        copy.finish().unwrap();
+        let mut stored = RfmCollector::<i64>::from_bytes(&copy.to_bytes().unwrap()).unwrap();
+        let mut whole = RfmCollector::<i64>::default();
+        whole.add(3, DAY, Some(1.0));
+        whole.merge(&mut counted).unwrap();
+        whole.merge(&mut stored).unwrap();
+        for mut other in [counted, stored] {
+            other.finish().unwrap();
+            assert_eq!(other.to_bytes(), copy.to_bytes());
+        }
+        whole.finish().unwrap();
+        assert_eq!(whole.len(), 3);
+        assert_eq!(whole.customers()[0].1.purchases, 2, "customer 1 from both states");
     }
 }
