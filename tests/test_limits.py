@@ -130,3 +130,12 @@ def test_a_long_window_computation_stops_at_statement_timeout(db):
     db.execute("RESET statement_timeout")
     assert elapsed < 2.5, f"cancelled after {elapsed:.1f} s"
     assert scalar(db, "SELECT 1") == 1
+
+
+@pytest.mark.parametrize("rules", [
+    '[{"name": "A", "r": [1e400, 5]}]',  # beyond double range
+    "[" * 200 + "]" * 200,  # deeper than serde_json's recursion limit
+])
+def test_segment_rules_that_pgrx_could_not_read_are_invalid_parameters(db, rules):
+    """Both used to come back as an internal error (XX000, a panic in pgrx's jsonb reader)."""
+    assert_clear_error(db, f"SELECT rfm_segment(5, 5, 5, '{rules}'::jsonb)", "22023", "invalid rules")

@@ -138,7 +138,7 @@ ERRORS = [
     ("SELECT rfm_segment(1, 101, 1)", "22023", "f = 101"),
     ("SELECT rfm_segment(1, 1, 1, NULL)", "22004", "rules must not be NULL"),
     ("""SELECT rfm_segment(1, 1, 1, '{"name": "x"}')""", "22023", "array"),
-    ("""SELECT rfm_segment(1, 1, 1, '[{"name": "x", "rr": [1, 2]}]')""", "22023", "unknown key \"rr\""),
+    ("""SELECT rfm_segment(1, 1, 1, '[{"name": "x", "rr": [1, 2]}]')""", "22023", "unknown field `rr`"),
     ("""SELECT rfm_segment(1, 1, 1, '[{"name": "", "r": [1, 2]}]')""", "22023", "\"name\""),
     ("""SELECT rfm_segment(1, 1, 1, '[{"name": "x", "r": [0, 2]}]')""", "22023", "\"r\" [0, 2]"),
 ]

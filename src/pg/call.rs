@@ -71,6 +71,24 @@ impl Call {
             .and_then(|d| unsafe { <&str>::from_datum(d, false) })
     }
 
+    /// A `jsonb` argument in its text form, for serde to read (pgrx's own jsonb conversion
+    /// panics on numbers beyond double range and on deep nesting; serde_json says why).
+    pub fn jsonb_text(self, index: usize) -> Option<String> {
+        let datum = self.datum(index)?;
+        // SAFETY: jsonb_out takes the jsonb datum (the declaration) and returns a palloc'd C
+        // string of its text form.
+        unsafe {
+            let text =
+                pgrx::fcinfo::direct_function_call_as_datum(pg_sys::jsonb_out, &[Some(datum)])
+                    .expect("jsonb_out returns a string");
+            Some(
+                std::ffi::CStr::from_ptr(text.cast_mut_ptr())
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        }
+    }
+
     /// A `bytea` or varlena type's payload, detoasted; it lives as long as the call.
     pub fn bytes<'a>(self, index: usize) -> Option<&'a [u8]> {
         // SAFETY: the argument is a varlena datum (the declaration), valid for the whole call.

@@ -140,7 +140,7 @@ fn summary_in<K: CustomerKey>(input: &CStr) -> Vec<u8> {
     let parsed = input
         .to_str()
         .map_err(|_| TextFormError::Invalid("not UTF-8".into()))
-        .and_then(RfmCollector::<K>::from_json);
+        .and_then(RfmCollector::<K>::from_text);
     let collector = parsed.unwrap_or_else(|why| match why {
         TextFormError::NulInId => errors::raise(
             PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
@@ -161,7 +161,7 @@ fn summary_in<K: CustomerKey>(input: &CStr) -> Vec<u8> {
 fn summary_out<K: CustomerKey>(bytes: &[u8]) -> CString {
     let mut collector = decoded::<K>(bytes);
     finished(K::TYPE_NAME, &mut collector);
-    CString::new(collector.to_json().to_string()).expect("JSON has no NUL")
+    CString::new(collector.to_text()).expect("JSON escapes NUL")
 }
 
 const SCORES_HINT: &str =

@@ -1,7 +1,7 @@
 //! The SQL surface of RFM: the `rfm_score` window function (for numbers and timestamps) and the
 //! segment functions. Translation only; the arithmetic is in `scores` and `segments`.
 
-use crate::pg::datum::new_varlena;
+use crate::pg::datum::{self, new_varlena};
 use crate::pg::window::Window;
 use crate::pg::{errors, Call};
 use crate::v1_function;
@@ -134,31 +134,35 @@ fn rfm_segment_default(r: i32, f: i32, m: i32) -> String {
     segments::segment(&segments::default_rules(), r, f, m).to_string()
 }
 
-#[pg_extern(sql = false)]
-fn rfm_segment_with_rules(
-    r: Option<i32>,
-    f: Option<i32>,
-    m: Option<i32>,
-    rules: Option<JsonB>,
-) -> Option<String> {
-    const HINT: &str = "Start from rfm_segment_rules(), the default table: [{\"name\": \"Champions\", \"r\": [5, 5], \"f\": [5, 5], \"m\": [5, 5]}, ...].";
-    let Some(JsonB(table)) = rules else {
-        errors::null_parameter("rfm_segment", "rules", HINT)
-    };
-    let rules: Vec<Rule> = segments::parse_rules(&table).unwrap_or_else(|why| {
-        errors::raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("rfm_segment: invalid rules: {why}"),
-            Some(HINT.into()),
-        )
-    });
-    let (r, f, m) = checked_scores("rfm_segment", r?, f?, m?);
-    Some(segments::segment(&rules, r, f, m).to_string())
-}
+// rfm_segment(r, f, m, rules jsonb). The symbol keeps its 0.1.0 name.
+v1_function!(
+    rfm_segment_with_rules_wrapper,
+    pg_finfo_rfm_segment_with_rules_wrapper,
+    |call| {
+        const HINT: &str = "Start from rfm_segment_rules(), the default table: [{\"name\": \"Champions\", \"r\": [5, 5], \"f\": [5, 5], \"m\": [5, 5]}, ...].";
+        let Some(table) = call.jsonb_text(3) else {
+            errors::null_parameter("rfm_segment", "rules", HINT)
+        };
+        let rules: Vec<Rule> = segments::parse_rules(&table).unwrap_or_else(|why| {
+            errors::raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("rfm_segment: invalid rules: {why}"),
+                Some(HINT.into()),
+            )
+        });
+        let (Some(r), Some(f), Some(m)) = (call.i32(0), call.i32(1), call.i32(2)) else {
+            return call.null();
+        };
+        let (r, f, m) = checked_scores("rfm_segment", r, f, m);
+        datum::text(segments::segment(&rules, r, f, m))
+    }
+);
 
 #[pg_extern(sql = false)]
 fn rfm_segment_rules() -> JsonB {
-    JsonB(segments::default_rules_json())
+    JsonB(
+        serde_json::from_str(&segments::default_rules_json()).expect("the default rules are JSON"),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 //! Text form: `{"n": 3, "values": [1.0, 2.5, 4.0]}`, which round-trips every double exactly.
 
 use crate::codec::{check_ascending_non_negative, Reader, Writer, MAX_ENCODED_BYTES};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 const FORMAT_VERSION: u32 = 1;
@@ -69,45 +70,41 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<f64>, SummaryError> {
     Ok(values)
 }
 
+/// The text form: `{"n": 3, "values": [1.0, 2.5, 4.0]}`; an unknown key is an error.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct TextForm<V> {
+    n: usize,
+    values: V,
+}
+
 pub fn to_text(ascending: &[f64]) -> String {
-    serde_json::json!({ "n": ascending.len(), "values": ascending }).to_string()
+    let form = TextForm {
+        n: ascending.len(),
+        values: ascending,
+    };
+    serde_json::to_string(&form).expect("finite doubles are JSON")
 }
 
 /// Parses the text form; the values come back validated and sorted.
 pub fn from_text(text: &str) -> Result<Vec<f64>, SummaryError> {
     let bad = |why: String| SummaryError::BadText(why);
-    let parsed: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
-    let object = parsed
-        .as_object()
-        .ok_or_else(|| bad("not a JSON object".into()))?;
-    if let Some(key) = object.keys().find(|k| *k != "n" && *k != "values") {
-        return Err(bad(format!("unknown key \"{key}\"")));
-    }
-    let n = object
-        .get("n")
-        .and_then(|n| n.as_u64())
-        .ok_or_else(|| bad("\"n\" must be a whole number".into()))?;
-    let raw = object
-        .get("values")
-        .and_then(|v| v.as_array())
-        .ok_or_else(|| bad("\"values\" must be an array of numbers".into()))?;
-    if raw.len() as u64 != n {
+    let form: TextForm<Vec<f64>> = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    let mut values = form.values;
+    if values.len() != form.n {
         return Err(bad(format!(
-            "\"n\" is {n} but \"values\" holds {}",
-            raw.len()
+            "\"n\" is {} but \"values\" holds {}",
+            form.n,
+            values.len()
         )));
     }
-    if raw.len() > MAX_VALUES {
+    if values.len() > MAX_VALUES {
         return Err(bad(format!("more than {MAX_VALUES} values")));
     }
-    let mut values = Vec::with_capacity(raw.len());
-    for v in raw {
-        match v.as_f64() {
-            Some(x) if x.is_finite() && x >= 0.0 => values.push(x + 0.0), // + 0.0 turns -0 into 0
-            _ => return Err(bad(format!("{v} is not a finite, non-negative number"))),
-        }
+    if let Some(v) = values.iter().find(|x| !(x.is_finite() && **x >= 0.0)) {
+        return Err(bad(format!("{v} is not a finite, non-negative number")));
     }
+    values.iter_mut().for_each(|x| *x += 0.0); // -0 becomes 0
     values.sort_by(f64::total_cmp);
     Ok(values)
 }

@@ -195,13 +195,13 @@ impl<K: CustomerKey> RfmCollector<K> {
     }
 
     /// The text form (see `summary`).
-    pub fn to_json(&self) -> Value {
-        summary::to_json(self.customers())
+    pub fn to_text(&self) -> String {
+        summary::to_text(self.customers())
     }
 
-    pub fn from_json(text: &str) -> Result<RfmCollector<K>, TextFormError> {
+    pub fn from_text(text: &str) -> Result<RfmCollector<K>, TextFormError> {
         Ok(RfmCollector {
-            runs: vec![summary::from_json(text)?],
+            runs: vec![summary::from_text(text)?],
             ..RfmCollector::default()
         })
     }
@@ -337,8 +337,8 @@ mod tests {
         c.add(1, DAY, Some(0.2));
         c.add(2, DAY, Some(-1.0));
         c.finish().unwrap();
-        let text = c.to_json().to_string();
-        let back = RfmCollector::<i64>::from_json(&text).unwrap();
+        let text = c.to_text();
+        let back = RfmCollector::<i64>::from_text(&text).unwrap();
         assert_eq!(back.to_bytes().unwrap(), c.to_bytes().unwrap());
         for bad in [
             "{}",
@@ -347,7 +347,7 @@ mod tests {
             r#"{"customers": [[1, 1, 1, 1, 1.0, 0.0], [1, 1, 1, 1, 1.0, 0.0]]}"#,
             r#"{"customers": [["a", 1, 1, 1, 1.0, 0.0]]}"#,
         ] {
-            assert!(RfmCollector::<i64>::from_json(bad).is_err(), "{bad}");
+            assert!(RfmCollector::<i64>::from_text(bad).is_err(), "{bad}");
         }
     }
 
@@ -372,6 +372,10 @@ mod tests {
         }
         whole.finish().unwrap();
         assert_eq!(whole.len(), 3);
-        assert_eq!(whole.customers()[0].1.purchases, 2, "customer 1 from both states");
+        assert_eq!(
+            whole.customers()[0].1.purchases,
+            2,
+            "customer 1 from both states"
+        );
     }
 }

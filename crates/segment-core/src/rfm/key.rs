@@ -4,11 +4,13 @@
 use super::stats::{CustomerStats, Order};
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::sort::{i64_key, sort_by_key, sort_by_key_with_scratch};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 use std::hash::Hash;
 
 /// A customer id as it is kept in a summary.
-pub trait CustomerKey: Eq + Hash + Ord + Clone + Default {
+pub trait CustomerKey: Eq + Hash + Ord + Clone + Default + Serialize + DeserializeOwned {
     /// 1 for bigint ids, 2 for text ids: summaries of the two kinds never mix.
     const KIND: u8;
     /// The SQL type of a summary of such ids, for messages.
@@ -23,8 +25,10 @@ pub trait CustomerKey: Eq + Hash + Ord + Clone + Default {
     type Ref<'a>: Ord;
     fn read_ref<'a>(bytes: &mut Reader<'a>) -> Result<Self::Ref<'a>, DecodeError>;
     fn read(bytes: &mut Reader) -> Result<Self, DecodeError>;
-    fn to_json(&self) -> Value;
-    fn from_json(value: &Value) -> Option<Self>;
+    /// The id as JSON, for messages.
+    fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("an id is plain JSON")
+    }
     /// Sorts a summary's customers by id.
     fn sort_by_id(entries: &mut [(Self, CustomerStats)]) {
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -53,12 +57,6 @@ impl CustomerKey for i64 {
     fn read(bytes: &mut Reader) -> Result<Self, DecodeError> {
         bytes.i64()
     }
-    fn to_json(&self) -> Value {
-        Value::from(*self)
-    }
-    fn from_json(value: &Value) -> Option<Self> {
-        value.as_i64()
-    }
     fn sort_by_id(entries: &mut [(Self, CustomerStats)]) {
         sort_by_key(entries, |e| i64_key(e.0), &mut || ());
     }
@@ -84,12 +82,6 @@ impl CustomerKey for Box<str> {
     }
     fn read(bytes: &mut Reader) -> Result<Self, DecodeError> {
         read_text(bytes).map(Into::into)
-    }
-    fn to_json(&self) -> Value {
-        Value::from(self.as_ref())
-    }
-    fn from_json(value: &Value) -> Option<Self> {
-        value.as_str().map(Into::into)
     }
 }
 

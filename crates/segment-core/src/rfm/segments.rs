@@ -1,7 +1,7 @@
 //! Named RFM segments: a table of rules, each a name and a range of R, F and M scores; the first
 //! rule that matches a customer's scores names its segment, 'Others' when none does.
 
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 /// The highest score a rule may name (the most bins `rfm_score` allows).
 pub const MAX_SCORE: i64 = 100;
@@ -48,16 +48,32 @@ pub fn default_rules() -> Vec<Rule> {
         .collect()
 }
 
-/// The default table as jsonb, in the form `parse_rules` reads, to copy and edit.
-pub fn default_rules_json() -> Value {
-    Value::Array(
-        DEFAULT_RULES
-            .iter()
-            .map(|(name, [r, f, m])| {
-                json!({ "name": name, "r": [r.0, r.1], "f": [f.0, f.1], "m": [m.0, m.1] })
-            })
-            .collect(),
-    )
+/// A rule as JSON: `{"name": "VIP", "r": [4, 5], "f": [4, 5], "m": [4, 5]}`; a missing range
+/// accepts any score, an unknown key is an error.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RuleJson {
+    name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    r: Option<(i64, i64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    f: Option<(i64, i64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    m: Option<(i64, i64)>,
+}
+
+/// The default table as JSON, in the form `parse_rules` reads, to copy and edit.
+pub fn default_rules_json() -> String {
+    let rules: Vec<RuleJson> = DEFAULT_RULES
+        .iter()
+        .map(|(name, [r, f, m])| RuleJson {
+            name: (*name).into(),
+            r: Some(*r),
+            f: Some(*f),
+            m: Some(*m),
+        })
+        .collect();
+    serde_json::to_string(&rules).expect("rules are plain JSON")
 }
 
 /// The segment of scores (r, f, m): the first matching rule's name, or 'Others'.
@@ -70,56 +86,43 @@ pub fn segment(rules: &[Rule], r: i64, f: i64, m: i64) -> &str {
 
 /// Reads a rule table: `[{"name": "VIP", "r": [4, 5], "f": [4, 5], "m": [4, 5]}, ...]`.
 /// A rule without "r", "f" or "m" accepts any score there. Errors say which rule is wrong.
-pub fn parse_rules(table: &Value) -> Result<Vec<Rule>, String> {
-    let rules = table
-        .as_array()
-        .ok_or("the rules must be a JSON array of objects")?;
+pub fn parse_rules(table: &str) -> Result<Vec<Rule>, String> {
+    let rules: Vec<serde_json::Value> = serde_json::from_str(table)
+        .map_err(|e| format!("the rules must be a JSON array of objects ({e})"))?;
     if rules.is_empty() {
         return Err("the rule table is empty".into());
     }
     rules
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(i, rule)| parse_rule(rule).map_err(|e| format!("rule {}: {e}", i + 1)))
         .collect()
 }
 
-fn parse_rule(rule: &Value) -> Result<Rule, String> {
-    let object = rule.as_object().ok_or("not a JSON object")?;
-    if let Some(key) = object
-        .keys()
-        .find(|k| !["name", "r", "f", "m"].contains(&k.as_str()))
-    {
-        return Err(format!(
-            "unknown key \"{key}\" (a rule has \"name\", \"r\", \"f\", \"m\")"
-        ));
+fn parse_rule(rule: serde_json::Value) -> Result<Rule, String> {
+    let rule: RuleJson = serde_json::from_value(rule).map_err(|e| e.to_string())?;
+    let name = rule.name.trim();
+    if name.is_empty() {
+        return Err("\"name\" must be a non-empty string".into());
     }
-    let name = match object.get("name").and_then(Value::as_str).map(str::trim) {
-        Some(name) if !name.is_empty() => name.to_string(),
-        _ => return Err("\"name\" must be a non-empty string".into()),
-    };
     let mut ranges = [None; 3];
-    for (slot, key) in ranges.iter_mut().zip(["r", "f", "m"]) {
-        if let Some(range) = object.get(key) {
-            *slot = Some(parse_range(range).map_err(|e| format!("\"{key}\" {e}"))?);
-        }
+    for (slot, (key, range)) in ranges
+        .iter_mut()
+        .zip([("r", rule.r), ("f", rule.f), ("m", rule.m)])
+    {
+        *slot = match range {
+            Some((low, high)) if !(1 <= low && low <= high && high <= MAX_SCORE) => {
+                return Err(format!(
+                    "\"{key}\" [{low}, {high}] must be scores low <= high within 1..{MAX_SCORE}"
+                ))
+            }
+            range => range,
+        };
     }
-    Ok(Rule { name, ranges })
-}
-
-fn parse_range(range: &Value) -> Result<(i64, i64), String> {
-    let bounds: Option<Vec<i64>> = range
-        .as_array()
-        .and_then(|a| a.iter().map(Value::as_i64).collect());
-    match bounds.as_deref() {
-        Some(&[low, high]) if 1 <= low && low <= high && high <= MAX_SCORE => Ok((low, high)),
-        Some(&[low, high]) => Err(format!(
-            "[{low}, {high}] must be scores low <= high within 1..{MAX_SCORE}"
-        )),
-        _ => Err(format!(
-            "must be [low, high] with whole numbers, not {range}"
-        )),
-    }
+    Ok(Rule {
+        name: name.to_string(),
+        ranges,
+    })
 }
 
 #[cfg(test)]
@@ -145,31 +148,41 @@ mod tests {
         assert_eq!(parse_rules(&default_rules_json()).unwrap(), default_rules());
     }
 
+    /// What pgrx's own jsonb conversion turned into an internal error (a panic): a number
+    /// beyond double range, and nesting past serde_json's recursion limit.
+    #[test]
+    fn numbers_out_of_range_and_deep_nesting_are_plain_errors() {
+        let huge = r#"[{"name": "A", "r": [1e400, 5]}]"#;
+        assert!(parse_rules(huge).unwrap_err().contains("out of range"));
+        let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+        assert!(parse_rules(&deep)
+            .unwrap_err()
+            .contains("JSON array of objects"));
+    }
+
     #[test]
     fn bad_rules_are_named() {
         let cases = [
-            (json!({}), "array"),
-            (json!([]), "empty"),
+            ("{}", "array"),
+            ("[]", "empty"),
             (
-                json!([{"name": "VIP", "r": [4, 5], "x": 1}]),
-                "rule 1: unknown key \"x\"",
+                r#"[{"name": "VIP", "r": [4, 5], "x": 1}]"#,
+                "rule 1: unknown field `x`",
             ),
-            (json!([{"name": " ", "r": [4, 5]}]), "rule 1: \"name\""),
+            (r#"[{"name": " ", "r": [4, 5]}]"#, "rule 1: \"name\""),
             (
-                json!([{"name": "A"}, {"name": "B", "f": [0, 5]}]),
+                r#"[{"name": "A"}, {"name": "B", "f": [0, 5]}]"#,
                 "rule 2: \"f\" [0, 5]",
             ),
-            (json!([{"name": "A", "m": [5, 4]}]), "\"m\" [5, 4]"),
-            (
-                json!([{"name": "A", "m": "5"}]),
-                "\"m\" must be [low, high]",
-            ),
+            (r#"[{"name": "A", "m": [5, 4]}]"#, "\"m\" [5, 4]"),
+            (r#"[{"name": "A", "m": "5"}]"#, "rule 1: invalid type"),
+            (r#"[{"r": [1, 2]}]"#, "rule 1: missing field `name`"),
         ];
         for (table, expected) in cases {
-            let error = parse_rules(&table).unwrap_err();
+            let error = parse_rules(table).unwrap_err();
             assert!(error.contains(expected), "{error}");
         }
-        let any = parse_rules(&json!([{"name": "Big spenders", "m": [5, 5]}])).unwrap();
+        let any = parse_rules(r#"[{"name": "Big spenders", "m": [5, 5]}]"#).unwrap();
         assert_eq!(segment(&any, 1, 1, 5), "Big spenders");
     }
 }

@@ -16,7 +16,7 @@ use super::key::CustomerKey;
 use super::stats::{CustomerStats, Run};
 use crate::codec::{check_encoded_len, DecodeError, Reader, Writer};
 use crate::sum::CompensatedSum;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 const FORMAT_VERSION: u8 = 1;
 const HEADER_BYTES: usize = 16;
@@ -181,22 +181,37 @@ fn checked_stats(
     Ok(CustomerStats::new(first, last, purchases, amount))
 }
 
+/// One customer in the text form: id, first and last purchase (microseconds since 2000-01-01,
+/// null for none), purchases, net amount and its compensation.
+type TextEntry<K> = (K, Option<i64>, Option<i64>, u64, f64, f64);
+
+/// The text form: `{"customers": [[id, first, last, purchases, amount, amount_error], ...]}`;
+/// an unknown key is an error.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct TextForm<K> {
+    customers: Vec<TextEntry<K>>,
+}
+
 /// The text form of customers sorted by id.
-pub fn to_json<K: CustomerKey>(customers: &[(K, CustomerStats)]) -> Value {
-    let customers: Vec<Value> = customers
-        .iter()
-        .map(|(customer, s)| {
-            json!([
-                customer.to_json(),
-                s.first(),
-                s.last(),
-                s.purchases,
-                s.amount().sum(),
-                s.amount().compensation()
-            ])
-        })
-        .collect();
-    json!({ "customers": customers })
+pub fn to_text<K: CustomerKey>(customers: &[(K, CustomerStats)]) -> String {
+    let form = TextForm {
+        customers: customers
+            .iter()
+            .map(|(customer, s)| {
+                let amount = s.amount();
+                (
+                    customer,
+                    s.first(),
+                    s.last(),
+                    s.purchases,
+                    amount.sum(),
+                    amount.compensation(),
+                )
+            })
+            .collect(),
+    };
+    serde_json::to_string(&form).expect("a summary is plain JSON")
 }
 
 /// Why a text form was refused.
@@ -220,46 +235,19 @@ impl From<&str> for TextFormError {
 }
 
 /// Parses the text form, with the checks of the binary form; the customers come back sorted.
-pub fn from_json<K: CustomerKey>(text: &str) -> Result<Run<K>, TextFormError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let rows = value
-        .as_object()
-        .filter(|o| o.len() == 1)
-        .and_then(|o| o.get("customers"))
-        .and_then(Value::as_array)
-        .ok_or("expected {\"customers\": [...]}")?;
-    let mut run = Vec::with_capacity(rows.len());
-    for row in rows {
-        let bad = |why: &str| format!("bad customer entry {row}: {why}");
-        let fields = row
-            .as_array()
-            .filter(|a| a.len() == 6)
-            .ok_or_else(|| bad("expected 6 fields"))?;
-        if fields[0].as_str().is_some_and(|id| id.contains('\0')) {
+pub fn from_text<K: CustomerKey>(text: &str) -> Result<Run<K>, TextFormError> {
+    let form: TextForm<K> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut run = Vec::with_capacity(form.customers.len());
+    for (customer, first, last, purchases, sum, compensation) in form.customers {
+        if customer
+            .to_json()
+            .as_str()
+            .is_some_and(|id| id.contains('\0'))
+        {
             return Err(TextFormError::NulInId);
         }
-        let customer = K::from_json(&fields[0]).ok_or_else(|| bad("not a customer id"))?;
-        let time = |v: &Value| {
-            if v.is_null() {
-                Ok(None)
-            } else {
-                v.as_i64()
-                    .map(Some)
-                    .ok_or_else(|| bad("a time is not a whole number"))
-            }
-        };
-        let number = |v: &Value| v.as_f64().ok_or_else(|| bad("an amount is not a number"));
-        let purchases = fields[3]
-            .as_u64()
-            .ok_or_else(|| bad("purchases is not a whole number"))?;
-        let stats = checked_stats(
-            time(&fields[1])?,
-            time(&fields[2])?,
-            purchases,
-            number(&fields[4])?,
-            number(&fields[5])?,
-        )
-        .map_err(bad)?;
+        let stats = checked_stats(first, last, purchases, sum, compensation)
+            .map_err(|why| format!("customer {}: {why}", customer.to_json()))?;
         run.push((customer, stats));
     }
     K::sort_by_id(&mut run);
