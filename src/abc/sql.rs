@@ -161,10 +161,7 @@ v1_function!(
 v1_function!(
     abc_limits_deserialize_wrapper,
     pg_finfo_abc_limits_deserialize_wrapper,
-    |call| {
-        let bytes = call.bytes(0).expect("STRICT");
-        call.new_state(LimitsCollector::from_bytes(bytes).unwrap_or_else(|e| errors::corrupted(&e)))
-    }
+    |call| { call.deserialize_state(LimitsCollector::from_bytes) }
 );
 
 v1_function!(

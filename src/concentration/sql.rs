@@ -137,10 +137,7 @@ const SERIALIZE_HINT: &str = "Run this query without parallel workers (SET max_p
 v1_function!(
     concentration_deserialize_wrapper,
     pg_finfo_concentration_deserialize_wrapper,
-    |call| {
-        let bytes = call.bytes(0).expect("STRICT");
-        call.new_state(ValueCollector::from_bytes(bytes).unwrap_or_else(|e| corrupted(&e.0)))
-    }
+    |call| { call.deserialize_state(ValueCollector::from_bytes) }
 );
 
 fn check_size(function: &str, count: usize, hint: &str) {

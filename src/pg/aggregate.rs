@@ -11,6 +11,7 @@
 use super::call::Call;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::PgMemoryContexts;
+use segment_core::codec::DecodeError;
 use std::ffi::CStr;
 
 impl Call {
@@ -52,6 +53,17 @@ impl Call {
         // SAFETY: as in `transition_state`.
         self.datum(index)
             .map(|datum| unsafe { &mut *datum.cast_mut_ptr::<T>() })
+    }
+
+    /// For a deserialize function: the state `decode` reads from argument 0, new in the
+    /// aggregate's context; bytes that break the state's invariants are ERROR XX001.
+    pub fn deserialize_state<T>(
+        self,
+        decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+    ) -> Datum {
+        let bytes = self.bytes(0).expect("STRICT");
+        let state = decode(bytes).unwrap_or_else(|why| super::errors::corrupted(&why));
+        self.new_state(state)
     }
 
     /// For a combine function: merges the state in argument 1 into the one in argument 0

@@ -383,12 +383,12 @@ v1_function!(
 v1_function!(
     rfm_agg_deserialize_wrapper,
     pg_finfo_rfm_agg_deserialize_wrapper,
-    |call| { call.new_state(decoded::<i64>(call.bytes(0).expect("STRICT"))) }
+    |call| { call.deserialize_state(RfmCollector::<i64>::from_bytes) }
 );
 v1_function!(
     rfm_agg_text_deserialize_wrapper,
     pg_finfo_rfm_agg_text_deserialize_wrapper,
-    |call| { call.new_state(decoded::<Box<str>>(call.bytes(0).expect("STRICT"))) }
+    |call| { call.deserialize_state(RfmCollector::<Box<str>>::from_bytes) }
 );
 v1_function!(
     rfm_rollup_trans_wrapper,

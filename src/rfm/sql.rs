@@ -251,10 +251,7 @@ v1_function!(
 v1_function!(
     rfm_breaks_deserialize_wrapper,
     pg_finfo_rfm_breaks_deserialize_wrapper,
-    |call| {
-        let bytes = call.bytes(0).expect("STRICT");
-        call.new_state(BreaksCollector::from_bytes(bytes).unwrap_or_else(|e| errors::corrupted(&e)))
-    }
+    |call| { call.deserialize_state(BreaksCollector::from_bytes) }
 );
 
 v1_function!(
