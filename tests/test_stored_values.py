@@ -162,3 +162,31 @@ def test_text_forms_refuse_what_the_binary_refuses(db):
         "22021", "rfm_summary_text")
     assert_clear_error(
         db, """SELECT '{"n": 2, "values": [1, 2], "x": 1}'::concentration""", "22P02", "concentration")
+
+
+def test_pg_dump_custom_format_and_restore(database):
+    """pg_dump -Fc of a database holding stored summaries, restored into a fresh database:
+    the same values (text forms compared) and the same scores."""
+    import os
+    import subprocess
+
+    from conftest import PSQL, connect, fresh_database
+
+    bindir = os.path.dirname(PSQL)
+    fresh_database("rfm_dump_source")
+    with connect("rfm_dump_source") as conn:
+        conn.execute("CREATE EXTENSION rfm_segment")
+        conn.execute("""CREATE TABLE kept AS
+            SELECT concentration_agg(x) AS c, rfm_agg(x::bigint % 7, timestamptz '2024-01-01' + x * interval '1 day', x) AS r,
+                   rfm_agg('c' || x::bigint % 7, timestamptz '2024-01-01' + x * interval '1 day', x) AS t
+            FROM generate_series(1, 100) x""")
+        before = conn.execute("SELECT c::text, r::text, t::text FROM kept").fetchone()
+    dump = subprocess.run([f"{bindir}/pg_dump", "-Fc", "-d", "rfm_dump_source"], capture_output=True, check=True).stdout
+    fresh_database("rfm_dump_target")
+    subprocess.run([f"{bindir}/pg_restore", "-d", "rfm_dump_target"], input=dump, capture_output=True, check=True)
+    with connect("rfm_dump_target") as conn:
+        assert conn.execute("SELECT c::text, r::text, t::text FROM kept").fetchone() == before
+        assert scalar(conn, "SELECT count(*) FROM kept, rfm_scores(r)") == 7
+    with connect("postgres") as admin:
+        admin.execute("DROP DATABASE rfm_dump_source WITH (FORCE)")
+        admin.execute("DROP DATABASE rfm_dump_target WITH (FORCE)")

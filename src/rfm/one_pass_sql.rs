@@ -102,7 +102,7 @@ fn finished<K: CustomerKey>(function: &str, collector: &mut RfmCollector<K>) {
 
 /// Leaves the second state as it was in meaning (PostgreSQL may read it again).
 fn combine<K: CustomerKey>(call: Call) -> pg_sys::Datum {
-    call.combine::<RfmCollector<K>>(|first, second| first.merge(second).unwrap_or_else(corrupted))
+    call.combine::<RfmCollector<K>>(|first, second| first.merge(second))
 }
 
 fn rollup_trans<K: CustomerKey>(call: Call) -> pg_sys::Datum {
@@ -111,7 +111,7 @@ fn rollup_trans<K: CustomerKey>(call: Call) -> pg_sys::Datum {
     };
     let mut part = decoded::<K>(summary);
     let (state, collector) = call.transition_state::<RfmCollector<K>>();
-    collector.merge(&mut part).unwrap_or_else(corrupted);
+    collector.merge(&mut part);
     state
 }
 
@@ -383,12 +383,12 @@ v1_function!(
 v1_function!(
     rfm_agg_deserialize_wrapper,
     pg_finfo_rfm_agg_deserialize_wrapper,
-    |call| { call.deserialize_state(RfmCollector::<i64>::from_bytes) }
+    |call| { call.deserialize_state(RfmCollector::<i64>::from_state_bytes) }
 );
 v1_function!(
     rfm_agg_text_deserialize_wrapper,
     pg_finfo_rfm_agg_text_deserialize_wrapper,
-    |call| { call.deserialize_state(RfmCollector::<Box<str>>::from_bytes) }
+    |call| { call.deserialize_state(RfmCollector::<Box<str>>::from_state_bytes) }
 );
 v1_function!(
     rfm_rollup_trans_wrapper,

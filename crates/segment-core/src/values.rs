@@ -11,7 +11,9 @@
 //! one pass when a final function needs the values: the O(n log n) work is spread over the
 //! workers, and the leader writes each value once.
 
-use crate::codec::{check_ascending_non_negative, write_f64s, DecodeError, Reader};
+use crate::codec::{
+    check_ascending_non_negative, check_non_negative, write_f64s, DecodeError, Reader,
+};
 use crate::frame::FinalReads;
 use crate::sort::sort_non_negative;
 
@@ -179,10 +181,8 @@ impl ValueCollector {
         let values = reader.rest_f64s()?;
         if sorted {
             check_ascending_non_negative(&values, "concentration aggregate state")?;
-        } else if let Some(bad) = values.iter().find(|x| !(x.is_finite() && **x >= 0.0)) {
-            return Err(DecodeError(format!(
-                "concentration aggregate state: value {bad} is not finite and non-negative"
-            )));
+        } else {
+            check_non_negative(&values, "concentration aggregate state")?;
         }
         Ok(ValueCollector {
             values,

@@ -37,6 +37,7 @@ impl<K> Default for OrderCounter<K> {
 }
 
 impl<K: CustomerKey> OrderCounter<K> {
+    #[inline]
     pub fn add(&mut self, customer: K, at: i64, amount: Option<f64>) {
         self.batch.push(Order {
             customer,

@@ -51,9 +51,11 @@ impl CustomerKey for i64 {
         out.put(&self.to_le_bytes());
     }
     type Ref<'a> = i64;
+    #[inline]
     fn read_ref<'a>(bytes: &mut Reader<'a>) -> Result<i64, DecodeError> {
         bytes.i64()
     }
+    #[inline]
     fn read(bytes: &mut Reader) -> Result<Self, DecodeError> {
         bytes.i64()
     }

@@ -38,6 +38,7 @@ impl Default for CustomerStats {
 }
 
 impl CustomerStats {
+    #[inline]
     pub fn new(
         first: Option<i64>,
         last: Option<i64>,
@@ -53,15 +54,18 @@ impl CustomerStats {
     }
 
     /// The first purchase; None for a customer with returns only.
+    #[inline]
     pub fn first(&self) -> Option<i64> {
         (self.purchases > 0).then_some(self.first)
     }
 
+    #[inline]
     pub fn last(&self) -> Option<i64> {
         (self.purchases > 0).then_some(self.last)
     }
 
     /// Counts an order; a purchase of unknown value (NULL) counts with amount 0.
+    #[inline]
     pub fn add(&mut self, at: i64, amount: f64) {
         self.amount.add(amount);
         if amount >= 0.0 {
@@ -71,6 +75,7 @@ impl CustomerStats {
         }
     }
 
+    #[inline]
     pub fn merge(&mut self, other: &CustomerStats) {
         self.purchases += other.purchases;
         self.first = self.first.min(other.first);
@@ -80,10 +85,12 @@ impl CustomerStats {
     }
 
     /// The net amount as a resumable sum (the stored form keeps both of its parts).
+    #[inline]
     pub fn amount(&self) -> CompensatedSum {
         self.amount
     }
 
+    #[inline]
     pub fn monetary(&self) -> f64 {
         self.amount.value()
     }

@@ -63,6 +63,32 @@ impl<'a, K: CustomerKey> SummaryReader<'a, K> {
     /// Checks every invariant: the header, the size, ids strictly ascending, and each
     /// customer's statistics (see `checked_stats`).
     pub fn new(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let (mut reader, count) = Self::check_shape(bytes)?;
+        let customers = reader.clone();
+        let mut previous: Option<K::Ref<'a>> = None;
+        for _ in 0..count {
+            let id = K::read_ref(&mut reader)?;
+            if previous.as_ref().is_some_and(|p| *p >= id) {
+                return Err(reader.error("customer ids are not strictly ascending"));
+            }
+            previous = Some(id);
+            let stats = reader.take::<STATS_BYTES>()?;
+            check_stats(&stats).map_err(|why| reader.error(why))?;
+        }
+        reader.end()?;
+        Ok(SummaryReader {
+            rest: customers,
+            remaining: count as usize,
+            key: std::marker::PhantomData,
+        })
+    }
+
+    /// Checks the header and that the size fits the customer count (for fixed-size ids; text
+    /// ids are walked), not the customers themselves: enough for a parallel worker's state,
+    /// which only this crate's `write` made in the same server, and which SQL cannot hand to a
+    /// deserialize function (its `internal` argument cannot be made in SQL). A merge of such
+    /// states still checks the order of the ids. Stored values get `new`.
+    pub fn check_shape(bytes: &'a [u8]) -> Result<(Reader<'a>, u64), DecodeError> {
         let mut reader = Reader::new(bytes, K::TYPE_NAME);
         let header = reader.take::<HEADER_BYTES>()?;
         if header[0] != FORMAT_VERSION {
@@ -75,28 +101,34 @@ impl<'a, K: CustomerKey> SummaryReader<'a, K> {
             return Err(reader.error("reserved header bytes are not zero"));
         }
         let count = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
-        if let Some(id_bytes) = K::FIXED_BYTES {
-            if Some(reader.remaining() as u64) != count.checked_mul((id_bytes + STATS_BYTES) as u64)
-            {
-                return Err(reader.error("the size does not match the customer count"));
+        let size = match K::FIXED_BYTES {
+            Some(id_bytes) => count.checked_mul((id_bytes + STATS_BYTES) as u64),
+            None => {
+                let mut walk = reader.clone();
+                for _ in 0..count {
+                    K::read_ref(&mut walk)?;
+                    walk.take::<STATS_BYTES>()?;
+                }
+                Some((reader.remaining() - walk.remaining()) as u64)
             }
+        };
+        if size != Some(reader.remaining() as u64) {
+            return Err(reader.error("the size does not match the customer count"));
         }
-        let customers = reader.clone();
-        let mut previous: Option<K::Ref<'a>> = None;
-        for _ in 0..count {
-            let id = K::read_ref(&mut reader)?;
-            if previous.as_ref().is_some_and(|p| *p >= id) {
-                return Err(reader.error("customer ids are not strictly ascending"));
-            }
-            previous = Some(id);
-            read_stats(&mut reader)?;
-        }
-        reader.end()?;
-        Ok(SummaryReader {
-            rest: customers,
+        Ok((reader, count))
+    }
+
+    /// A reader of bytes that `new` or `check_shape` accepted before (a collector keeps only
+    /// such bytes).
+    pub(crate) fn checked_before(bytes: &'a [u8]) -> Self {
+        let mut reader = Reader::new(bytes, K::TYPE_NAME);
+        let header = reader.take::<HEADER_BYTES>().expect("checked before");
+        let count = u64::from_le_bytes(header[8..16].try_into().expect("8 bytes"));
+        SummaryReader {
+            rest: reader,
             remaining: count as usize,
             key: std::marker::PhantomData,
-        })
+        }
     }
 
     /// Only the statistics (text ids are read past, not copied).
@@ -104,7 +136,7 @@ impl<'a, K: CustomerKey> SummaryReader<'a, K> {
         let mut rest = self.rest;
         (0..self.remaining).map(move |_| {
             K::read_ref(&mut rest).expect("checked");
-            read_stats(&mut rest).expect("checked")
+            read_stats(&mut rest)
         })
     }
 }
@@ -116,7 +148,7 @@ impl<K: CustomerKey> Iterator for SummaryReader<'_, K> {
         (self.remaining > 0).then(|| {
             self.remaining -= 1;
             let customer = K::read(&mut self.rest).expect("checked");
-            (customer, read_stats(&mut self.rest).expect("checked"))
+            (customer, read_stats(&mut self.rest))
         })
     }
 
@@ -132,12 +164,14 @@ pub fn entries_from_bytes<K: CustomerKey>(bytes: &[u8]) -> Result<Run<K>, Decode
     Ok(SummaryReader::new(bytes)?.collect())
 }
 
-fn read_stats(bytes: &mut Reader) -> Result<CustomerStats, DecodeError> {
-    let first = bytes.i64()?;
-    let last = bytes.i64()?;
-    let purchases = bytes.u64()?;
-    let sum = bytes.f64()?;
-    let compensation = bytes.f64()?;
+/// Checks one customer's stored statistics (see `checked_stats`) straight from their 40 bytes:
+/// the leader of a parallel plan checks every worker's customers, so this is kept lean.
+#[inline]
+fn check_stats(bytes: &[u8; STATS_BYTES]) -> Result<(), &'static str> {
+    let word = |i: usize| -> [u8; 8] { bytes[8 * i..8 * i + 8].try_into().expect("8 bytes") };
+    let (first, last) = (i64::from_le_bytes(word(0)), i64::from_le_bytes(word(1)));
+    let purchases = u64::from_le_bytes(word(2));
+    let (sum, compensation) = (f64::from_le_bytes(word(3)), f64::from_le_bytes(word(4)));
     checked_stats(
         (first != NONE).then_some(first),
         (last != NONE).then_some(last),
@@ -145,12 +179,28 @@ fn read_stats(bytes: &mut Reader) -> Result<CustomerStats, DecodeError> {
         sum,
         compensation,
     )
-    .map_err(|why| bytes.error(why))
+    .map(drop)
+}
+
+/// The next customer's statistics from bytes `SummaryReader::new` checked: read, not checked
+/// again (a summary is read two or three times per query).
+#[inline]
+fn read_stats(bytes: &mut Reader) -> CustomerStats {
+    let [first, last, purchases, sum, compensation] =
+        [(); 5].map(|_| bytes.take::<8>().expect("checked"));
+    let time = |word: [u8; 8]| Some(i64::from_le_bytes(word)).filter(|&t| t != NONE);
+    CustomerStats::new(
+        time(first),
+        time(last),
+        u64::from_le_bytes(purchases),
+        CompensatedSum::from_parts(f64::from_le_bytes(sum), f64::from_le_bytes(compensation)),
+    )
 }
 
 /// A customer's statistics as stored, if they are consistent: times in PostgreSQL's range, a
 /// first and a last purchase exactly when there are purchases, first <= last, a count that
 /// bigint can hold, and a finite amount.
+#[inline]
 fn checked_stats(
     first: Option<i64>,
     last: Option<i64>,
@@ -158,11 +208,8 @@ fn checked_stats(
     sum: f64,
     compensation: f64,
 ) -> Result<CustomerStats, &'static str> {
-    if [first, last]
-        .into_iter()
-        .flatten()
-        .any(|t| !(MIN_TIME..END_TIME).contains(&t))
-    {
+    let in_range = |t: Option<i64>| t.is_none_or(|t| (MIN_TIME..END_TIME).contains(&t));
+    if !(in_range(first) && in_range(last)) {
         return Err("a purchase time is outside PostgreSQL's timestamp range");
     }
     if first.is_some() != (purchases > 0) || last.is_some() != (purchases > 0) {
@@ -174,7 +221,7 @@ fn checked_stats(
     if purchases > i64::MAX as u64 {
         return Err("a purchase count is beyond bigint");
     }
-    if !(sum.is_finite() && compensation.is_finite() && (sum + compensation).is_finite()) {
+    if !(sum + compensation).is_finite() || !sum.is_finite() || !compensation.is_finite() {
         return Err("an amount is not a finite number");
     }
     let amount = CompensatedSum::from_parts(sum, compensation);
