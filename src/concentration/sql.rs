@@ -21,6 +21,18 @@ use std::ffi::{CStr, CString};
 
 pgrx::extension_sql_file!("concentration.sql", name = "concentration");
 
+/// The aggregates that share `concentration_trans` and `concentration_combine`.
+const AGGREGATES: [&str; 8] = [
+    "gini",
+    "gini_unbiased",
+    "hhi",
+    "hhi_normalized",
+    "top_share",
+    "pareto_ratio",
+    "concentration_agg",
+    "rollup",
+];
+
 /// Name used in messages when PostgreSQL cannot tell which aggregate is running.
 const FALLBACK_NAME: &str = "concentration aggregate";
 
@@ -35,8 +47,9 @@ v1_function!(concentration_trans, pg_finfo_concentration_trans, |call| {
     let Some(x) = call.f64(1) else {
         return call.unchanged_state(); // NULLs are skipped, like sum() does
     };
-    let x = validate::non_negative(x)
-        .unwrap_or_else(|bad| errors::bad_value(&call.aggregate_name(FALLBACK_NAME), bad));
+    let x = validate::non_negative(x).unwrap_or_else(|bad| {
+        errors::bad_value(&call.aggregate_name(&AGGREGATES, FALLBACK_NAME), bad)
+    });
     let (state, collector) = call.transition_state::<ValueCollector>();
     collector.push(x);
     state
@@ -103,7 +116,7 @@ v1_function!(
         // returned, and only a transient (just deserialized) one gives its values up.
         call.combine::<ValueCollector>(|first, second| {
             if let Err(mismatch) = first.merge(second) {
-                let name = call.aggregate_name(FALLBACK_NAME);
+                let name = call.aggregate_name(&AGGREGATES, FALLBACK_NAME);
                 let parameter = if name == "top_share" { "p" } else { "q" };
                 fraction_mismatch(&name, parameter, mismatch);
             }

@@ -104,25 +104,26 @@ impl Call {
         self.datum(0).unwrap_or_else(|| self.null())
     }
 
-    /// The name of the aggregate being computed, for error messages; `fallback` when
-    /// PostgreSQL does not say (an aggregate used as a window function).
-    pub fn aggregate_name(self, fallback: &str) -> String {
+    /// The name of the aggregate being computed, for error messages. `candidates` are the
+    /// aggregates that share this support function: as a window function the call does not say
+    /// which aggregate it serves, so the window's aggregates among them are named.
+    pub fn aggregate_name(self, candidates: &[&str], fallback: &str) -> String {
         // SAFETY: AggGetAggref returns NULL outside a plain aggregate; get_func_name returns
         // NULL for an unknown function, else a palloc'd C string.
         unsafe {
             let aggref = pg_sys::AggGetAggref(self.fcinfo());
             if aggref.is_null() {
-                return window_function_name(self).unwrap_or_else(|| fallback.to_string());
+                return window_aggregate_names(self, candidates)
+                    .unwrap_or_else(|| fallback.to_string());
             }
             function_name((*aggref).aggfnoid).unwrap_or_else(|| fallback.to_string())
         }
     }
 }
 
-/// The aggregates of the window an aggregate's call runs in (`gini(x) OVER (...)`): the call
-/// does not say which of them it serves, so all of them, "gini or hhi" in the rare query that
-/// has several.
-fn window_function_name(call: Call) -> Option<String> {
+/// The aggregates among `candidates` of the window an aggregate's call runs in (`gini(x) OVER
+/// (...)`): "gini", or "gini or hhi" in the rare query that has several of them.
+fn window_aggregate_names(call: Call, candidates: &[&str]) -> Option<String> {
     let mut names: Vec<String> = Vec::new();
     // SAFETY: a window aggregate's context node is the WindowAggState, whose `funcs` list holds
     // the WindowFuncExprState of each window function of the node.
@@ -143,7 +144,10 @@ fn window_function_name(call: Call) -> Option<String> {
                 .cast::<pg_sys::WindowFuncExprState>();
             let wfunc = (*state).wfunc;
             if (*wfunc).winagg {
-                names.extend(function_name((*wfunc).winfnoid));
+                names.extend(
+                    function_name((*wfunc).winfnoid)
+                        .filter(|name| candidates.contains(&name.as_str())),
+                );
             }
         }
     }
