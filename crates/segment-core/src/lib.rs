@@ -18,4 +18,5 @@ pub mod rfm;
 pub mod sort;
 pub mod sum;
 pub mod validate;
+pub mod value;
 pub mod values;
