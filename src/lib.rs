@@ -8,5 +8,6 @@ pub mod abc;
 pub mod concentration;
 mod pg;
 pub mod rfm;
+pub mod value;
 
 ::pgrx::pg_module_magic!();

@@ -1,8 +1,10 @@
-//! Customer value: the probabilistic models of purchasing (BG/NBD) and of spend (Gamma-Gamma),
-//! fitted by maximum likelihood over grouped customers.
+//! Customer value: simple CLV from a margin and a retention rate (`simple`), and the
+//! probabilistic models of purchasing (BG/NBD) and of spend (Gamma-Gamma), fitted by maximum
+//! likelihood over grouped customers.
 
 pub mod bgnbd;
 pub mod gamma_gamma;
 pub mod optimize;
+pub mod simple;
 pub mod special;
 pub mod triples;

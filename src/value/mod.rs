@@ -1,0 +1,3 @@
+//! Customer value: simple CLV (`clv_simple`).
+
+mod sql;
