@@ -15,6 +15,9 @@ def test_concentration_of_values_whose_sum_overflows(db):
     """Every measure is a ratio: for two equal values it is what it is for (1, 1), whatever
     their size; G(0, a) = 1/2 by the definition (R ineq, ClickHouse)."""
     assert scalar(db, "SELECT gini(x) FROM (VALUES (1e308::float8), (0)) v(x)") == 0.5
+    # The largest doubles, whose log2 rounds up to 1024.
+    assert scalar(db, "SELECT gini(x) FROM (VALUES ('1.7976931348623157e308'::float8), (0)) v(x)") == 0.5
+    assert scalar(db, "SELECT abc_class(x) OVER () FROM (VALUES ('1.7976931348623157e308'::float8), (1)) v(x) LIMIT 1") == "A"
     for measure, expected in [("gini(x)", 0.0), ("hhi(x)", 0.5), ("top_share(x, 0.5)", 0.5),
                               ("pareto_ratio(x, 0.5)", 0.5)]:
         assert scalar(db, f"SELECT {measure} FROM {BIG}") == expected, measure

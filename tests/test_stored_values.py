@@ -6,7 +6,7 @@ import struct
 import psycopg
 import pytest
 
-from conftest import scalar
+from conftest import assert_clear_error, scalar
 
 # PostgreSQL's binary COPY format (the COPY reference page, "Binary Format"): a signature, flags
 # and a header extension length, then per row a field count and each field's length and bytes.
@@ -100,6 +100,7 @@ BAD_CONCENTRATION = {
     "unknown version": concentration_bytes([1.0], version=9),
     "reserved word": concentration_bytes([1.0], reserved=1),
     "truncated": concentration_bytes([1.0])[:-3],
+    "negative zero": concentration_bytes([-0.0, 1.0]),
 }
 
 
@@ -153,7 +154,6 @@ def test_corrupted_rfm_summary_text_is_refused(db, payload):
 def test_text_forms_refuse_what_the_binary_refuses(db):
     """The purchase count that read back as frequency -1 (a u64 cast to bigint) and a NUL
     inside a text id (which would print as another id) are input errors now."""
-    from conftest import assert_clear_error
     assert_clear_error(
         db, """SELECT '{"customers": [[1, 0, 0, 18446744073709551615, 1.0, 0.0]]}'::rfm_summary""",
         "22P02", "rfm_summary")
@@ -190,3 +190,12 @@ def test_pg_dump_custom_format_and_restore(database):
     with connect("postgres") as admin:
         admin.execute("DROP DATABASE rfm_dump_source WITH (FORCE)")
         admin.execute("DROP DATABASE rfm_dump_target WITH (FORCE)")
+
+
+def test_rollup_whose_purchase_counts_pass_bigint_is_an_error(db):
+    """Two stored summaries, each valid, whose counts add up beyond bigint: 22003 at the rollup,
+    not a summary that would fail its own check later."""
+    half = 2**62 + 1
+    db.execute("CREATE TEMP TABLE big_counts (s rfm_summary)")
+    copy_in(db, "big_counts", binary_copy_file([rfm_bytes([(1, DAY, DAY, half, 1.0, 0.0)])] * 2))
+    assert_clear_error(db, "SELECT rollup(s) FROM big_counts", "22003", "bigint")

@@ -69,9 +69,10 @@ impl Call {
     /// For a combine function: merges the state in argument 1 into the one in argument 0
     /// (created empty in the aggregate's context when NULL) and returns that.
     pub fn combine<T: Default>(self, merge: impl FnOnce(&mut T, &mut T)) -> Datum {
-        let Some(second) = self.state::<T>(1) else {
-            return self.unchanged_state();
-        };
+        if self.datum(1).is_none() || self.datum(0) == self.datum(1) {
+            return self.unchanged_state(); // nothing to add (or, never seen, itself)
+        }
+        let second = self.state::<T>(1).expect("not NULL");
         let (state, first) = self.transition_state::<T>();
         merge(first, second);
         state

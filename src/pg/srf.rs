@@ -64,16 +64,14 @@ impl MaterializedRows {
         }
     }
 
-    /// The result of the call that made the rows.
+    /// The result of the call that made the rows; frees the rows' memory. (After an ERROR the
+    /// row context, a child of the call's, is freed with it: a `Drop` that deleted it could
+    /// delete the context that is still current.)
     pub fn finish(self) -> Datum {
+        // SAFETY: the context was made in `materialize`, is no one else's, and is not current
+        // (each `push` switches back before it returns).
+        unsafe { pg_sys::MemoryContextDelete(self.row_memory) };
         Datum::from(0)
-    }
-}
-
-impl Drop for MaterializedRows {
-    fn drop(&mut self) {
-        // SAFETY: the context was made in `materialize` and is no one else's.
-        unsafe { pg_sys::MemoryContextDelete(self.row_memory) }
     }
 }
 

@@ -92,6 +92,11 @@ fn finished<K: CustomerKey>(function: &str, collector: &mut RfmCollector<K>) {
     match collector.finish() {
         Ok(()) => {}
         Err(FinishError::Corrupted(why)) => corrupted(why),
+        Err(FinishError::CountOverflow(customer)) => errors::raise(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("{function}: the purchase count of customer {customer} is out of the range of bigint"),
+            Some("The summaries rolled up count more purchases than bigint holds; check where they came from.".into()),
+        ),
         Err(FinishError::AmountOverflow(customer)) => errors::raise(
             PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
             format!("{function}: the net amount of customer {customer} is out of the range of double precision"),

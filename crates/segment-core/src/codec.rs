@@ -194,28 +194,33 @@ pub fn read_f64s(bytes: &[u8]) -> Vec<f64> {
         .collect()
 }
 
-/// Err naming the first value that is not finite and non-negative, or out of ascending order.
-/// One comparison pair per value (`x >= previous` fails for NaN, for a first value below 0 and
-/// for a value out of order): it runs on every value of a state the leader of a parallel plan
-/// reads, so it must cost little beside the copy.
+/// Err naming the first value that is not finite and non-negative (−0 included, which the sorts
+/// assume is stored as 0), or out of ascending order. For such doubles the bit patterns order
+/// like the numbers and stay at most those of the largest double, so one pair of integer
+/// comparisons per value checks everything: it runs on every value of a state the leader of a
+/// parallel plan reads, so it must cost little beside the copy.
 pub fn check_ascending_non_negative(values: &[f64], what: &str) -> Result<(), DecodeError> {
-    let mut previous = 0.0f64;
+    let mut previous = 0u64;
     for &x in values {
-        if !(x >= previous && x <= f64::MAX) {
-            return Err(DecodeError(if x.is_finite() && x >= 0.0 {
-                format!("{what}: values out of order ({previous} before {x})")
+        let bits = x.to_bits();
+        if !(bits >= previous && bits <= f64::MAX.to_bits()) {
+            return Err(DecodeError(if bits <= f64::MAX.to_bits() {
+                format!(
+                    "{what}: values out of order ({} before {x})",
+                    f64::from_bits(previous)
+                )
             } else {
                 format!("{what}: value {x} is not finite and non-negative")
             }));
         }
-        previous = x;
+        previous = bits;
     }
     Ok(())
 }
 
-/// Err naming the first value that is not finite and non-negative, in any order.
+/// Err naming the first value that is not finite and non-negative (−0 included), in any order.
 pub fn check_non_negative(values: &[f64], what: &str) -> Result<(), DecodeError> {
-    match values.iter().find(|&&x| !(0.0..=f64::MAX).contains(&x)) {
+    match values.iter().find(|x| x.to_bits() > f64::MAX.to_bits()) {
         Some(x) => Err(DecodeError(format!(
             "{what}: value {x} is not finite and non-negative"
         ))),

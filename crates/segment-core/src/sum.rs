@@ -51,7 +51,10 @@ const LARGEST_UNSCALED: f64 = 1e280;
 /// right shares where their plain sum would overflow.
 pub fn share_scale(largest: f64) -> f64 {
     if largest.abs() > LARGEST_UNSCALED {
-        2f64.powi(-(largest.abs().log2().floor() as i32))
+        // log2 of the largest doubles rounds up to 1024, whose power would overflow: 1023 is
+        // the exponent of every double above 2^1023.
+        let exponent = (largest.abs().log2().floor() as i32).min(1023);
+        2f64.powi(-exponent)
     } else {
         1.0
     }

@@ -260,7 +260,7 @@ mod tests {
     /// as for any two equal values), so the first is A and the second B, not C and NaN.
     #[test]
     fn values_near_the_largest_double() {
-        let values = some(&[1e308, 1e308, 0.0]);
+        let values = some(&[f64::MAX, f64::MAX, 0.0]);
         assert_eq!(
             cumulative_shares(&values),
             vec![Some(1.0), Some(1.0), Some(1.0)]

@@ -63,6 +63,8 @@ pub enum FinishError {
     Corrupted(DecodeError),
     /// A customer's net amount is beyond double precision (this customer, as JSON).
     AmountOverflow(Value),
+    /// A customer's purchase count is beyond bigint (summaries rolled up).
+    CountOverflow(Value),
 }
 
 impl From<DecodeError> for FinishError {
@@ -136,12 +138,13 @@ impl<K: CustomerKey> RfmCollector<K> {
             }
             vec![merge_sources(sources)?]
         };
-        if let Some((customer, _)) = self
-            .customers()
-            .iter()
-            .find(|(_, stats)| !stats.monetary().is_finite())
-        {
-            return Err(FinishError::AmountOverflow(customer.to_json()));
+        for (customer, stats) in self.customers() {
+            if !stats.monetary().is_finite() {
+                return Err(FinishError::AmountOverflow(customer.to_json()));
+            }
+            if stats.purchases > i64::MAX as u64 {
+                return Err(FinishError::CountOverflow(customer.to_json()));
+            }
         }
         Ok(())
     }

@@ -77,7 +77,8 @@ impl CustomerStats {
 
     #[inline]
     pub fn merge(&mut self, other: &CustomerStats) {
-        self.purchases += other.purchases;
+        // Saturating: a count past bigint is refused when the summary is finished.
+        self.purchases = self.purchases.saturating_add(other.purchases);
         self.first = self.first.min(other.first);
         self.last = self.last.max(other.last);
         self.amount.add(other.amount.sum());
