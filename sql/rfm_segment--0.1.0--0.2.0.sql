@@ -44,3 +44,111 @@ CREATE FUNCTION clv_simple(margin double precision, retention double precision, 
     AS 'MODULE_PATHNAME', 'clv_simple_periods_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION clv_simple(double precision, double precision, double precision, integer) IS
 'Customer lifetime value over the first n periods: the sum for t = 1..n of m·r^t/(1+d)^t, margins at the end of each period.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Buy-till-you-die models: an aggregate fits, a storable model predicts.
+
+CREATE TYPE bgnbd_model;
+CREATE FUNCTION bgnbd_model_in(cstring) RETURNS bgnbd_model
+    AS 'MODULE_PATHNAME', 'bgnbd_model_in_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION bgnbd_model_out(bgnbd_model) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'bgnbd_model_out_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION bgnbd_model_recv(internal) RETURNS bgnbd_model
+    AS 'MODULE_PATHNAME', 'bgnbd_model_recv' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION bgnbd_model_send(bgnbd_model) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'bgnbd_model_send' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE bgnbd_model (INPUT = bgnbd_model_in, OUTPUT = bgnbd_model_out,
+    RECEIVE = bgnbd_model_recv, SEND = bgnbd_model_send, INTERNALLENGTH = VARIABLE, STORAGE = extended);
+COMMENT ON TYPE bgnbd_model IS 'A fitted BG/NBD model (Fader, Hardie & Lee 2005): r, alpha, a, b, log-likelihood, customers, iterations, converged; text form JSON.';
+COMMENT ON FUNCTION bgnbd_model_in(cstring) IS 'Text input of bgnbd_model (JSON), checked.';
+COMMENT ON FUNCTION bgnbd_model_out(bgnbd_model) IS 'Text output of bgnbd_model (JSON).';
+COMMENT ON FUNCTION bgnbd_model_recv(internal) IS 'Binary input of bgnbd_model, checked.';
+COMMENT ON FUNCTION bgnbd_model_send(bgnbd_model) IS 'Binary output of bgnbd_model: its stored form, format version first.';
+
+CREATE FUNCTION bgnbd_fit_trans(internal, double precision, double precision, double precision) RETURNS internal
+    AS 'MODULE_PATHNAME', 'bgnbd_fit_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION bgnbd_fit_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'bgnbd_fit_combine' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION bgnbd_fit_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'bgnbd_fit_serialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION bgnbd_fit_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'bgnbd_fit_deserialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION bgnbd_fit_final(internal) RETURNS bgnbd_model
+    AS 'MODULE_PATHNAME', 'bgnbd_fit_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE bgnbd_fit(x double precision, t_x double precision, "T" double precision) (
+    SFUNC = bgnbd_fit_trans, STYPE = internal, SSPACE = 8192, FINALFUNC = bgnbd_fit_final,
+    COMBINEFUNC = bgnbd_fit_combine, SERIALFUNC = bgnbd_fit_serialize,
+    DESERIALFUNC = bgnbd_fit_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE bgnbd_fit(double precision, double precision, double precision) IS
+'Fits the BG/NBD model to customers (x repeat purchase days, t_x age at the last, T age at the calibration end, one time unit) by maximum likelihood; identical customers are grouped.';
+COMMENT ON FUNCTION bgnbd_fit_trans(internal, double precision, double precision, double precision) IS 'Transition function of bgnbd_fit.';
+COMMENT ON FUNCTION bgnbd_fit_combine(internal, internal) IS 'Combine function of bgnbd_fit.';
+COMMENT ON FUNCTION bgnbd_fit_serialize(internal) IS 'Serialize function of bgnbd_fit.';
+COMMENT ON FUNCTION bgnbd_fit_deserialize(bytea, internal) IS 'Deserialize function of bgnbd_fit.';
+COMMENT ON FUNCTION bgnbd_fit_final(internal) IS 'Final function of bgnbd_fit: the fit.';
+
+CREATE FUNCTION expected_purchases(model bgnbd_model, t double precision, x double precision, t_x double precision, "T" double precision)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'bgnbd_expected_purchases_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION expected_purchases(bgnbd_model, double precision, double precision, double precision, double precision) IS
+'Expected purchases in the next t of a customer with history (x, t_x, T) under a BG/NBD model (FHL 2005, eq. 10); t in the unit of the fit.';
+CREATE FUNCTION expected_purchases(model bgnbd_model, t double precision)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'bgnbd_expected_purchases_new_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION expected_purchases(bgnbd_model, double precision) IS
+'Expected purchases in the first t of a customer just acquired, a prospect (FHL 2005, eq. 9).';
+CREATE FUNCTION p_alive(model bgnbd_model, x double precision, t_x double precision, "T" double precision)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'bgnbd_p_alive_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION p_alive(bgnbd_model, double precision, double precision, double precision) IS
+'Probability that a customer with history (x, t_x, T) is still active, under a BG/NBD model.';
+
+CREATE TYPE gamma_gamma_model;
+CREATE FUNCTION gamma_gamma_model_in(cstring) RETURNS gamma_gamma_model
+    AS 'MODULE_PATHNAME', 'gamma_gamma_model_in_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION gamma_gamma_model_out(gamma_gamma_model) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'gamma_gamma_model_out_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION gamma_gamma_model_recv(internal) RETURNS gamma_gamma_model
+    AS 'MODULE_PATHNAME', 'gamma_gamma_model_recv' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION gamma_gamma_model_send(gamma_gamma_model) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'gamma_gamma_model_send' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE gamma_gamma_model (INPUT = gamma_gamma_model_in, OUTPUT = gamma_gamma_model_out,
+    RECEIVE = gamma_gamma_model_recv, SEND = gamma_gamma_model_send, INTERNALLENGTH = VARIABLE, STORAGE = extended);
+COMMENT ON TYPE gamma_gamma_model IS 'A fitted Gamma-Gamma model of spend per transaction (Fader & Hardie 2013): p, q, gamma, log-likelihood, customers, iterations, converged; text form JSON.';
+COMMENT ON FUNCTION gamma_gamma_model_in(cstring) IS 'Text input of gamma_gamma_model (JSON), checked.';
+COMMENT ON FUNCTION gamma_gamma_model_out(gamma_gamma_model) IS 'Text output of gamma_gamma_model (JSON).';
+COMMENT ON FUNCTION gamma_gamma_model_recv(internal) IS 'Binary input of gamma_gamma_model, checked.';
+COMMENT ON FUNCTION gamma_gamma_model_send(gamma_gamma_model) IS 'Binary output of gamma_gamma_model: its stored form, format version first.';
+
+CREATE FUNCTION gamma_gamma_fit_trans(internal, double precision, double precision) RETURNS internal
+    AS 'MODULE_PATHNAME', 'gamma_gamma_fit_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION gamma_gamma_fit_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'gamma_gamma_fit_combine' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION gamma_gamma_fit_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'gamma_gamma_fit_serialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION gamma_gamma_fit_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'gamma_gamma_fit_deserialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION gamma_gamma_fit_final(internal) RETURNS gamma_gamma_model
+    AS 'MODULE_PATHNAME', 'gamma_gamma_fit_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE gamma_gamma_fit(x double precision, mean_spend double precision) (
+    SFUNC = gamma_gamma_fit_trans, STYPE = internal, SSPACE = 16384, FINALFUNC = gamma_gamma_fit_final,
+    COMBINEFUNC = gamma_gamma_fit_combine, SERIALFUNC = gamma_gamma_fit_serialize,
+    DESERIALFUNC = gamma_gamma_fit_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE gamma_gamma_fit(double precision, double precision) IS
+'Fits the Gamma-Gamma model of spend to the repeat customers (x repeat purchase days, mean_spend their mean spend); customers with x = 0 are left out.';
+COMMENT ON FUNCTION gamma_gamma_fit_trans(internal, double precision, double precision) IS 'Transition function of gamma_gamma_fit.';
+COMMENT ON FUNCTION gamma_gamma_fit_combine(internal, internal) IS 'Combine function of gamma_gamma_fit.';
+COMMENT ON FUNCTION gamma_gamma_fit_serialize(internal) IS 'Serialize function of gamma_gamma_fit.';
+COMMENT ON FUNCTION gamma_gamma_fit_deserialize(bytea, internal) IS 'Deserialize function of gamma_gamma_fit.';
+COMMENT ON FUNCTION gamma_gamma_fit_final(internal) IS 'Final function of gamma_gamma_fit: the fit.';
+
+CREATE FUNCTION expected_spend(model gamma_gamma_model, x double precision, mean_spend double precision)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'gamma_gamma_expected_spend_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION expected_spend(gamma_gamma_model, double precision, double precision) IS
+'Expected spend per transaction of a customer with x repeat purchases of mean mean_spend (Fader & Hardie 2013, eq. 5); the population mean when x = 0.';
+CREATE FUNCTION expected_spend(model gamma_gamma_model)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'gamma_gamma_expected_spend_new_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION expected_spend(gamma_gamma_model) IS
+'Expected spend per transaction of a customer never seen, a prospect: p·gamma/(q − 1); an error when q <= 1.';

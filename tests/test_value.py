@@ -38,3 +38,115 @@ def test_numeric_columns_and_null_margins(db):
 ])
 def test_bad_rates_are_clear_errors(db, query, sqlstate, words):
     assert_clear_error(db, query, sqlstate, words)
+
+
+# --------------------------------------------------------------------------------------------
+# BG/NBD and Gamma-Gamma on the CDNOW sample (tests/data/cdnow_customers_summary_with_transactions.csv:
+# per customer x, t_x, T in weeks to 2 decimals, zbar the mean repeat spend; calibration ending
+# 1997-09-30). Oracles: Fader, Hardie & Lee (2005) and Fader & Hardie (2013) for the parameters;
+# `lifetimes` 0.11.3 run on the same file for the fit to 1e-4 and the predictions to 1e-9.
+
+from conftest import ROOT, force_parallel  # noqa: E402
+
+LIFETIMES_BGNBD = dict(r=0.24259292827982148, alpha=4.413532265271809, a=0.7928859664406578, b=2.4257523826257374)
+LIFETIMES_GAMMA_GAMMA = dict(p=6.24880249607099, q=3.7445884609237634, gamma=15.447748064943575)
+PUBLISHED = '{"r":0.243,"alpha":4.414,"a":0.793,"b":2.426,"log_likelihood":-9582.4,"customers":2357.0,"iterations":0,"converged":true}'
+
+
+@pytest.fixture
+def cdnow_summary(db):
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS cdnow_summary (id int, x float8, t_x float8, \"T\" float8, zbar float8)")
+    if scalar(db, "SELECT count(*) FROM cdnow_summary") == 0:
+        with open(ROOT / "tests/data/cdnow_customers_summary_with_transactions.csv") as data, \
+                db.cursor().copy("COPY cdnow_summary FROM STDIN (FORMAT csv, HEADER)") as copy:
+            copy.write(data.read())
+    return "cdnow_summary"
+
+
+def model_fields(db, query):
+    import json
+    return json.loads(scalar(db, f"SELECT ({query})::text"))
+
+
+def test_bgnbd_fit_reproduces_the_paper_and_lifetimes(db, cdnow_summary):
+    fitted = model_fields(db, 'SELECT bgnbd_fit(x, t_x, "T") FROM cdnow_summary')
+    for name, value in LIFETIMES_BGNBD.items():
+        assert fitted[name] == pytest.approx(value, rel=1e-4), name
+    published = dict(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    for name, value in published.items():
+        assert fitted[name] == pytest.approx(value, rel=3e-3), name
+    assert fitted["log_likelihood"] == pytest.approx(-9582.4, abs=0.5)
+    assert fitted["customers"] == 2357 and fitted["converged"] is True
+
+
+def test_bgnbd_fit_is_the_same_in_a_parallel_plan(db, cdnow_summary):
+    serial = scalar(db, 'SELECT bgnbd_fit(x, t_x, "T")::text FROM cdnow_summary')
+    # A plain table: parallel workers cannot read a temporary one.
+    db.execute("DROP TABLE IF EXISTS bgnbd_many")
+    db.execute("CREATE TABLE bgnbd_many AS SELECT s.* FROM cdnow_summary s, generate_series(1, 20)")
+    db.execute("ANALYZE bgnbd_many")
+    serial_many = scalar(db, 'SELECT bgnbd_fit(x, t_x, "T")::text FROM bgnbd_many')
+    force_parallel(db)
+    plan = "\n".join(r[0] for r in db.execute('EXPLAIN SELECT bgnbd_fit(x, t_x, "T") FROM bgnbd_many').fetchall())
+    assert "Partial Aggregate" in plan
+    assert scalar(db, 'SELECT bgnbd_fit(x, t_x, "T")::text FROM bgnbd_many') == serial_many
+    db.execute("DROP TABLE bgnbd_many")
+    # 20 copies of every customer: the same parameters as the customers once.
+    once, twenty = model_fields(db, f"SELECT '{serial}'::bgnbd_model"), model_fields(db, f"SELECT '{serial_many}'::bgnbd_model")
+    assert twenty["r"] == pytest.approx(once["r"], rel=1e-6) and twenty["customers"] == 20 * 2357
+
+
+def test_bgnbd_predictions_equal_lifetimes(db):
+    """lifetimes 0.11.3, BetaGeoFitter with the published parameters: conditional expected
+    purchases, P(alive) and expected purchases of a new customer."""
+    model = f"'{PUBLISHED}'::bgnbd_model"
+    for t, x, t_x, big_t, expected, alive in [
+        (39, 2, 30.43, 38.86, 1.226028174767135, 0.72657857),
+        (39, 0, 0, 38.86, 0.19509805201125396, 1.0),
+        (78, 5, 20, 38, 2.053434721179427, 0.30926907),
+    ]:
+        assert scalar(db, f"SELECT expected_purchases({model}, %s, %s, %s, %s)", (t, x, t_x, big_t)) == pytest.approx(expected, rel=1e-9)
+        assert scalar(db, f"SELECT p_alive({model}, %s, %s, %s)", (x, t_x, big_t)) == pytest.approx(alive, abs=1e-8)
+    assert scalar(db, f"SELECT expected_purchases({model}, 39)") == pytest.approx(1.1967231933207985, rel=1e-9)
+
+
+def test_gamma_gamma_fit_and_spend_equal_the_paper_and_lifetimes(db, cdnow_summary):
+    fitted = model_fields(db, "SELECT gamma_gamma_fit(x, zbar) FROM cdnow_summary")
+    assert fitted["customers"] == 946  # the repeat customers; x = 0 rows are left out
+    for name, value in LIFETIMES_GAMMA_GAMMA.items():
+        assert fitted[name] == pytest.approx(value, rel=1e-4), name
+    for name, value in dict(p=6.25, q=3.74, gamma=15.44).items():
+        assert fitted[name] == pytest.approx(value, rel=2e-3), name
+    model = """'{"p":6.25,"q":3.74,"gamma":15.44,"log_likelihood":-4055.9,"customers":946.0,"iterations":0,"converged":true}'::gamma_gamma_model"""
+    # lifetimes: conditional_expected_average_profit(2, 22.35) with (6.25, 3.74, 15.44).
+    assert scalar(db, f"SELECT expected_spend({model}, 2, 22.35)") == pytest.approx(24.663713910761157, rel=1e-12)
+    assert scalar(db, f"SELECT expected_spend({model})") == pytest.approx(6.25 * 15.44 / 2.74, rel=1e-14)
+    assert scalar(db, f"SELECT expected_spend({model}, 0, NULL::float8)") is None  # STRICT
+    assert scalar(db, f"SELECT expected_spend({model}, 0, 0)") == pytest.approx(6.25 * 15.44 / 2.74, rel=1e-14)
+
+
+def test_models_are_storable_values(db, cdnow_summary):
+    db.execute('CREATE TEMP TABLE kept_models AS SELECT bgnbd_fit(x, t_x, "T") AS bg, gamma_gamma_fit(x, zbar) AS gg FROM cdnow_summary')
+    text = scalar(db, "SELECT bg::text FROM kept_models")
+    assert scalar(db, f"SELECT '{text}'::bgnbd_model::text") == text
+    sent = scalar(db, "SELECT bgnbd_model_send(bg) FROM kept_models")
+    assert bytes(sent)[4:].decode() == text  # the binary form is the text behind a version
+    assert scalar(db, "SELECT count(*) FROM (SELECT bgnbd_fit(x, t_x, \"T\") FROM cdnow_summary WHERE false) s") == 1
+    assert scalar(db, 'SELECT bgnbd_fit(x, t_x, "T") IS NULL FROM cdnow_summary WHERE false')
+
+
+@pytest.mark.parametrize("query,sqlstate,words", [
+    ('SELECT bgnbd_fit(x, t_x, "T") FROM (VALUES (1.5, 1.0, 2.0)) v(x, t_x, "T")', "22023", "x a whole number"),
+    ('SELECT bgnbd_fit(x, t_x, "T") FROM (VALUES (1.0, 3.0, 2.0)) v(x, t_x, "T")', "22023", "t_x must be at most T"),
+    ('SELECT bgnbd_fit(x, t_x, "T") FROM (VALUES (-1.0, 0.0, 2.0)) v(x, t_x, "T")', "22023", "bgnbd_fit"),
+    ("SELECT gamma_gamma_fit(x, m) FROM (VALUES (2.0, -5.0)) v(x, m)", "22023", "mean spend"),
+    ("SELECT gamma_gamma_fit(x, m) FROM (VALUES (2.0, 'NaN'::float8)) v(x, m)", "22023", "mean spend"),
+    (f"SELECT expected_purchases('{PUBLISHED}'::bgnbd_model, -1)", "22023", "t = -1"),
+    (f"SELECT p_alive('{PUBLISHED}'::bgnbd_model, 2, 5, 3)", "22023", "p_alive"),
+    ("""SELECT expected_spend('{"p":2,"q":0.9,"gamma":10,"log_likelihood":-1,"customers":10,"iterations":5,"converged":true}'::gamma_gamma_model)""", "22003", "q = 0.9"),
+    ("""SELECT expected_purchases('{"r":0.2,"alpha":4,"a":0.8,"b":2.4,"log_likelihood":-1,"customers":10,"iterations":500,"converged":false}'::bgnbd_model, 10)""", "22023", "did not converge"),
+    ("""SELECT '{"r":-0.2,"alpha":4,"a":0.8,"b":2.4,"log_likelihood":-1,"customers":10,"iterations":5,"converged":true}'::bgnbd_model""", "22P02", "r = -0.2"),
+    ("""SELECT '{"r":0.2,"alpha":4,"a":0.8,"b":2.4,"log_likelihood":-1,"customers":10,"iterations":5,"converged":true,"s":1}'::bgnbd_model""", "22P02", "unknown field"),
+])
+def test_model_bad_input_is_a_clear_error(db, query, sqlstate, words):
+    assert_clear_error(db, query, sqlstate, words)

@@ -1,3 +1,4 @@
-//! Customer value: simple CLV (`clv_simple`).
+//! Customer value: simple CLV (`sql`) and the buy-till-you-die models (`models`).
 
+mod models;
 mod sql;

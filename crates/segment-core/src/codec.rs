@@ -178,6 +178,50 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The layout of the customer-value models' aggregate states: a format version, a reserved
+/// word, then records of `WIDTH` doubles each.
+pub fn records_len<const WIDTH: usize>(records: usize) -> usize {
+    8 + 8 * WIDTH * records
+}
+
+pub fn write_records<const WIDTH: usize>(
+    out: &mut [u8],
+    version: u32,
+    records: impl Iterator<Item = [f64; WIDTH]>,
+) {
+    let mut out = Writer::new(out);
+    out.u32(version);
+    out.u32(0);
+    records.for_each(|record| out.f64s(&record));
+    out.finish();
+}
+
+/// The records `write_records` wrote, each for `check` to turn into an item; Err for another
+/// version, a partial record, or a record `check` refuses.
+pub fn read_records<const WIDTH: usize, T, E: fmt::Debug>(
+    bytes: &[u8],
+    what: &'static str,
+    version: u32,
+    check: impl FnMut([f64; WIDTH]) -> Result<T, E>,
+) -> Result<Vec<T>, DecodeError> {
+    let mut reader = Reader::new(bytes, what);
+    if reader.u32()? != version || reader.u32()? != 0 {
+        return Err(reader.error("unknown format version"));
+    }
+    let values = reader.rest_f64s()?;
+    if values.len() % WIDTH != 0 {
+        return Err(reader.error("a partial record"));
+    }
+    let mut check = check;
+    values
+        .chunks_exact(WIDTH)
+        .map(|chunk| {
+            let record: [f64; WIDTH] = chunk.try_into().expect("WIDTH values");
+            check(record).map_err(|why| DecodeError(format!("{what}: {why:?} in {record:?}")))
+        })
+        .collect()
+}
+
 /// Writes `values` into `out`, which is exactly 8 bytes per value.
 pub fn write_f64s(out: &mut [u8], values: &[f64]) {
     debug_assert_eq!(out.len(), 8 * values.len());

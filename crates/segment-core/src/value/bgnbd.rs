@@ -6,12 +6,15 @@
 //! and the time observed, all from the first purchase, in one time unit. Customers with the
 //! same triple are one group with a weight, so a fit costs as much as its distinct triples.
 
+use super::model::{positive, StoredModel};
 use super::optimize::minimize;
 use super::special::{digamma, hyp2f1, ln_beta, ln_gamma};
 use super::triples::{Group, Triples};
+use serde::{Deserialize, Serialize};
 
 /// A fitted model.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BgNbd {
     pub r: f64,
     pub alpha: f64,
@@ -27,6 +30,23 @@ pub struct BgNbd {
     pub converged: bool,
 }
 
+impl StoredModel for BgNbd {
+    const TYPE_NAME: &'static str = "bgnbd_model";
+    fn check(&self) -> Result<(), String> {
+        positive(&[
+            ("r", self.r),
+            ("alpha", self.alpha),
+            ("a", self.a),
+            ("b", self.b),
+            ("customers", self.customers),
+        ])?;
+        if !self.log_likelihood.is_finite() {
+            return Err("log_likelihood must be a finite number".into());
+        }
+        Ok(())
+    }
+}
+
 /// The optimiser's start, (r, α, a, b) = (1, 3, 1, 3) as in the published fits, on a log scale.
 const START: [f64; 4] = [1.0, 3.0, 1.0, 3.0];
 /// Stop when no gradient component of the mean negative log-likelihood (per log-parameter)
@@ -37,7 +57,15 @@ const MAX_ITERATIONS: usize = 500;
 impl BgNbd {
     /// Fits the model to the customers' triples (see `Triples`).
     pub fn fit(triples: &Triples) -> BgNbd {
-        let groups = triples.groups();
+        // In a fixed order, so that the sums, and so the fit to the last bit, do not depend on
+        // the order the rows came in (serial or parallel).
+        let mut groups = triples.groups().to_vec();
+        groups.sort_by(|p, q| {
+            [p.x, p.t_x, p.big_t]
+                .partial_cmp(&[q.x, q.t_x, q.big_t])
+                .expect("finite")
+        });
+        let groups = groups.as_slice();
         let customers = triples.customers();
         let objective = |theta: &[f64]| {
             let (ll, gradient) = log_likelihood(groups, theta);
@@ -175,6 +203,7 @@ pub(crate) fn log_likelihood(groups: &[Group], theta: &[f64]) -> (f64, [f64; 4])
 mod tests {
     use super::*;
     use crate::value::triples::tests::cdnow_sample;
+    use crate::value::triples::Triples;
 
     /// The analytic gradient against central differences of the log-likelihood.
     #[test]
@@ -288,6 +317,16 @@ mod tests {
         }
         let new = model.expected_purchases_new(39.0).unwrap();
         assert!(close(new, 1.196_723_193_320_798_5), "{new}");
+    }
+
+    /// The same customers in another order fit to the same bits.
+    #[test]
+    fn fit_does_not_depend_on_the_order_of_the_customers() {
+        let mut reversed = Triples::default();
+        for [x, t_x, big_t, _] in crate::value::triples::tests::cdnow_rows().into_iter().rev() {
+            reversed.add(x, t_x, big_t).unwrap();
+        }
+        assert_eq!(BgNbd::fit(&reversed), BgNbd::fit(&cdnow_sample()));
     }
 
     /// a = 1 is a removable singularity: the limit there joins the values on either side.

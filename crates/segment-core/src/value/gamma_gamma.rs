@@ -3,10 +3,14 @@
 //! customers, so E[spend] = p γ / (q − 1), finite only for q > 1. Fitted on the customers with
 //! repeat purchases: x of them with mean spend m̄.
 
+use super::model::{positive, StoredModel};
 use super::optimize::minimize;
 use super::special::{digamma, ln_gamma};
+use crate::codec::{read_records, records_len, write_records, DecodeError};
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GammaGamma {
     pub p: f64,
     pub q: f64,
@@ -15,6 +19,22 @@ pub struct GammaGamma {
     pub customers: f64,
     pub iterations: usize,
     pub converged: bool,
+}
+
+impl StoredModel for GammaGamma {
+    const TYPE_NAME: &'static str = "gamma_gamma_model";
+    fn check(&self) -> Result<(), String> {
+        positive(&[
+            ("p", self.p),
+            ("q", self.q),
+            ("gamma", self.gamma),
+            ("customers", self.customers),
+        ])?;
+        if !self.log_likelihood.is_finite() {
+            return Err("log_likelihood must be a finite number".into());
+        }
+        Ok(())
+    }
 }
 
 /// A repeat customer's spend: x transactions (x ≥ 1) of mean m̄ > 0.
@@ -28,12 +48,71 @@ pub struct Spend {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NoFiniteMean(pub f64);
 
+/// Why a customer's spend cannot enter the model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BadSpend {
+    /// x is not a whole number ≥ 1 (customers without repeat purchases have no repeat spend).
+    Count(f64),
+    /// The mean spend is not a positive, finite number.
+    Mean(f64),
+}
+
+impl Spend {
+    pub fn checked(x: f64, mean: f64) -> Result<Spend, BadSpend> {
+        if !(x >= 1.0 && x.is_finite() && x.fract() == 0.0) {
+            return Err(BadSpend::Count(x));
+        }
+        if !(mean > 0.0 && mean.is_finite()) {
+            return Err(BadSpend::Mean(mean));
+        }
+        Ok(Spend { x, mean })
+    }
+}
+
+/// The transition state of `gamma_gamma_fit`: the repeat customers' spends.
+#[derive(Clone, Debug, Default)]
+pub struct SpendCollector {
+    pub spends: Vec<Spend>,
+}
+
+const STATE_VERSION: u32 = 1;
+
+impl SpendCollector {
+    pub fn merge(&mut self, other: &SpendCollector) {
+        self.spends.extend_from_slice(&other.spends);
+    }
+
+    /// (x, mean) per customer (see `codec::write_records`).
+    pub fn encoded_len(&self) -> usize {
+        records_len::<2>(self.spends.len())
+    }
+
+    pub fn write_to(&self, out: &mut [u8]) {
+        write_records(
+            out,
+            STATE_VERSION,
+            self.spends.iter().map(|s| [s.x, s.mean]),
+        );
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<SpendCollector, DecodeError> {
+        let spends = read_records(bytes, "gamma_gamma_fit state", STATE_VERSION, |[x, mean]| {
+            Spend::checked(x, mean)
+        })?;
+        Ok(SpendCollector { spends })
+    }
+}
+
 const START: [f64; 3] = [1.0, 1.0, 1.0];
 const TOLERANCE: f64 = 1e-7;
 const MAX_ITERATIONS: usize = 500;
 
 impl GammaGamma {
     pub fn fit(spends: &[Spend]) -> GammaGamma {
+        // In a fixed order, so that the fit does not depend on the order of the rows.
+        let mut sorted = spends.to_vec();
+        sorted.sort_by(|a, b| (a.x, a.mean).partial_cmp(&(b.x, b.mean)).expect("finite"));
+        let spends = sorted.as_slice();
         let customers = spends.len() as f64;
         let objective = |theta: &[f64]| {
             let (ll, gradient) = log_likelihood(spends, theta);
@@ -192,6 +271,37 @@ mod tests {
             (spend / 24.663_713_910_761_157 - 1.0).abs() < 1e-12,
             "{spend}"
         );
+    }
+
+    #[test]
+    fn state_and_model_round_trip() {
+        let state = SpendCollector {
+            spends: repeat_customers(),
+        };
+        let mut bytes = vec![0; state.encoded_len()];
+        state.write_to(&mut bytes);
+        assert_eq!(
+            SpendCollector::from_bytes(&bytes).unwrap().spends,
+            state.spends
+        );
+        bytes[16..24].copy_from_slice(&0.0f64.to_le_bytes()); // a mean of 0
+        assert!(SpendCollector::from_bytes(&bytes).is_err());
+        let model = GammaGamma::fit(&state.spends);
+        let mut stored = vec![0; crate::value::model::encoded_len(&model)];
+        crate::value::model::write_to(&model, &mut stored);
+        assert_eq!(
+            crate::value::model::from_bytes::<GammaGamma>(&stored).unwrap(),
+            model
+        );
+        let text = crate::value::model::to_text(&model);
+        assert!(
+            crate::value::model::from_text::<GammaGamma>(&text.replace("\"q\":", "\"qq\":"))
+                .is_err()
+        );
+        assert!(crate::value::model::from_text::<GammaGamma>(
+            &text.replace(&format!("\"p\":{}", model.p), "\"p\":-1.0")
+        )
+        .is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod bgnbd;
 pub mod gamma_gamma;
+pub mod model;
 pub mod optimize;
 pub mod simple;
 pub mod special;

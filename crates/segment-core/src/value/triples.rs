@@ -5,7 +5,10 @@
 //! share a triple (everyone without a repeat purchase who started the same day), so the
 //! likelihood is summed over distinct triples with weights: a fit costs as much as its groups.
 
+use crate::codec::{read_records, records_len, write_records, DecodeError};
 use rustc_hash::FxHashMap;
+
+const STATE_VERSION: u32 = 1;
 
 /// One distinct triple and how many customers have it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -25,6 +28,18 @@ pub enum BadTriple {
     Inconsistent,
 }
 
+/// Err unless (x, t_x, T) can be a customer's: x a whole count, 0 ≤ t_x ≤ T, finite, and
+/// t_x = 0 without repeat purchases.
+pub fn check(x: f64, t_x: f64, big_t: f64) -> Result<(), BadTriple> {
+    if ![x, t_x, big_t].iter().all(|v| v.is_finite() && *v >= 0.0) || x.fract() != 0.0 {
+        return Err(BadTriple::NotACount);
+    }
+    if t_x > big_t || (x == 0.0 && t_x != 0.0) {
+        return Err(BadTriple::Inconsistent);
+    }
+    Ok(())
+}
+
 /// The customers of a fit, grouped by triple.
 #[derive(Clone, Debug, Default)]
 pub struct Triples {
@@ -36,13 +51,8 @@ pub struct Triples {
 impl Triples {
     /// Adds one customer.
     pub fn add(&mut self, x: f64, t_x: f64, big_t: f64) -> Result<(), BadTriple> {
-        if ![x, t_x, big_t].iter().all(|v| v.is_finite() && *v >= 0.0) || x.fract() != 0.0 {
-            return Err(BadTriple::NotACount);
-        }
-        if t_x > big_t || (x == 0.0 && t_x != 0.0) {
-            return Err(BadTriple::Inconsistent);
-        }
-        let key = (x.to_bits(), (t_x + 0.0).to_bits(), (big_t + 0.0).to_bits());
+        check(x, t_x, big_t)?;
+        let key = Self::key(x, t_x, big_t);
         let next = self.groups.len();
         let index = *self.index.entry(key).or_insert(next);
         if index == next {
@@ -56,6 +66,64 @@ impl Triples {
         self.groups[index].weight += 1.0;
         self.customers += 1.0;
         Ok(())
+    }
+
+    /// Adds `weight` customers with one triple (checked as `add` checks).
+    fn add_group(&mut self, group: Group) -> Result<(), BadTriple> {
+        let Group {
+            x,
+            t_x,
+            big_t,
+            weight,
+        } = group;
+        if !(weight >= 1.0 && weight.is_finite() && weight.fract() == 0.0) {
+            return Err(BadTriple::NotACount);
+        }
+        self.add(x, t_x, big_t)?;
+        let index = self.index[&Self::key(x, t_x, big_t)];
+        self.groups[index].weight += weight - 1.0;
+        self.customers += weight - 1.0;
+        Ok(())
+    }
+
+    fn key(x: f64, t_x: f64, big_t: f64) -> (u64, u64, u64) {
+        (x.to_bits(), (t_x + 0.0).to_bits(), (big_t + 0.0).to_bits())
+    }
+
+    /// Adds another state's customers (a parallel worker's).
+    pub fn merge(&mut self, other: &Triples) {
+        for group in &other.groups {
+            self.add_group(*group).expect("groups of a state are valid");
+        }
+    }
+
+    /// The serialized state: (x, t_x, T, weight) per group (see `codec::write_records`).
+    pub fn encoded_len(&self) -> usize {
+        records_len::<4>(self.groups.len())
+    }
+
+    pub fn write_to(&self, out: &mut [u8]) {
+        let records = self.groups.iter().map(|g| [g.x, g.t_x, g.big_t, g.weight]);
+        write_records(out, STATE_VERSION, records);
+    }
+
+    /// Reads `write_to`'s bytes, every group checked as `add` checks a customer.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Triples, DecodeError> {
+        let mut triples = Triples::default();
+        read_records(
+            bytes,
+            "bgnbd_fit state",
+            STATE_VERSION,
+            |[x, t_x, big_t, weight]| {
+                triples.add_group(Group {
+                    x,
+                    t_x,
+                    big_t,
+                    weight,
+                })
+            },
+        )?;
+        Ok(triples)
     }
 
     pub fn groups(&self) -> &[Group] {
@@ -110,6 +178,22 @@ pub(crate) mod tests {
             triples.groups().iter().map(|g| g.weight).sum::<f64>(),
             2357.0
         );
+    }
+
+    #[test]
+    fn state_round_trip_and_merge() {
+        let whole = cdnow_sample();
+        let mut bytes = vec![0; whole.encoded_len()];
+        whole.write_to(&mut bytes);
+        let back = Triples::from_bytes(&bytes).unwrap();
+        assert_eq!(back.groups(), whole.groups());
+        let mut twice = back.clone();
+        twice.merge(&whole);
+        assert_eq!(twice.customers(), 2.0 * 2357.0);
+        assert_eq!(twice.groups().len(), whole.groups().len());
+        bytes[8..16].copy_from_slice(&(-1.0f64).to_le_bytes());
+        assert!(Triples::from_bytes(&bytes).is_err());
+        assert!(Triples::from_bytes(&bytes[..bytes.len() - 8]).is_err());
     }
 
     #[test]

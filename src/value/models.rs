@@ -1,0 +1,327 @@
+//! The SQL surface of the buy-till-you-die models: `bgnbd_fit` and `gamma_gamma_fit`
+//! aggregates building storable models, and the accessors that predict from them.
+
+use crate::pg::datum::{self, new_varlena};
+use crate::pg::{errors, Call};
+use crate::v1_function;
+use pgrx::prelude::*;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+use segment_core::value::bgnbd::BgNbd;
+use segment_core::value::gamma_gamma::{BadSpend, GammaGamma, NoFiniteMean, Spend, SpendCollector};
+use segment_core::value::model::{self, StoredModel};
+use segment_core::value::triples::{self, BadTriple, Triples};
+use std::ffi::{CStr, CString};
+
+const TRIPLE_HINT: &str = "x is the number of repeat purchase days, t_x the age at the last of them and T the age at the end of the calibration, in one time unit: 0 <= t_x <= T, and t_x = 0 when x = 0.";
+
+fn bad_triple(function: &str, why: BadTriple, (x, t_x, big_t): (f64, f64, f64)) -> ! {
+    let what = match why {
+        BadTriple::NotACount => "x, t_x and T must be finite and non-negative, x a whole number",
+        BadTriple::Inconsistent => "t_x must be at most T, and 0 when x = 0",
+    };
+    errors::raise(
+        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        format!("{function}: customer (x = {x}, t_x = {t_x}, T = {big_t}): {what}"),
+        Some(TRIPLE_HINT.into()),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// bgnbd_fit(x, t_x, T) -> bgnbd_model
+
+v1_function!(bgnbd_fit_trans, pg_finfo_bgnbd_fit_trans, |call| {
+    let (Some(x), Some(t_x), Some(big_t)) = (call.f64(1), call.f64(2), call.f64(3)) else {
+        return call.unchanged_state(); // a customer with a NULL is skipped, like sum() skips
+    };
+    let (state, triples) = call.transition_state::<Triples>();
+    if let Err(why) = triples.add(x, t_x, big_t) {
+        bad_triple("bgnbd_fit", why, (x, t_x, big_t));
+    }
+    state
+});
+
+v1_function!(bgnbd_fit_combine, pg_finfo_bgnbd_fit_combine, |call| {
+    call.combine::<Triples>(|first, second| first.merge(second))
+});
+
+v1_function!(bgnbd_fit_serialize, pg_finfo_bgnbd_fit_serialize, |call| {
+    let triples = call.state::<Triples>(0).expect("STRICT");
+    new_varlena("bgnbd_fit", triples.encoded_len(), |out| {
+        triples.write_to(out)
+    })
+});
+
+v1_function!(
+    bgnbd_fit_deserialize,
+    pg_finfo_bgnbd_fit_deserialize,
+    |call| { call.deserialize_state(Triples::from_bytes) }
+);
+
+v1_function!(bgnbd_fit_final, pg_finfo_bgnbd_fit_final, |call| {
+    let triples = call.state::<Triples>(0).expect("STRICT");
+    if triples.customers() == 0.0 {
+        return call.null();
+    }
+    let fitted = BgNbd::fit(triples);
+    warn_unless_converged("bgnbd_fit", fitted.converged, fitted.iterations);
+    stored(&fitted)
+});
+
+// ---------------------------------------------------------------------------------------------
+// gamma_gamma_fit(x, mean_spend) -> gamma_gamma_model
+
+v1_function!(
+    gamma_gamma_fit_trans,
+    pg_finfo_gamma_gamma_fit_trans,
+    |call| {
+        let (Some(x), Some(mean)) = (call.f64(1), call.f64(2)) else {
+            return call.unchanged_state();
+        };
+        if x == 0.0 {
+            return call.unchanged_state(); // no repeat purchase, no repeat spend
+        }
+        let spend = Spend::checked(x, mean).unwrap_or_else(|bad| bad_spend("gamma_gamma_fit", bad));
+        let (state, collector) = call.transition_state::<SpendCollector>();
+        collector.spends.push(spend);
+        state
+    }
+);
+
+fn bad_spend(function: &str, bad: BadSpend) -> ! {
+    let (what, value) = match bad {
+        BadSpend::Count(x) => ("x must be a whole number of repeat purchases", x),
+        BadSpend::Mean(m) => ("the mean spend must be a positive number", m),
+    };
+    errors::raise(
+        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        format!("{function}: {what}, got {value}"),
+        Some("Pass the repeat purchase days x and the mean spend of those days; customers with x = 0 are left out by the fit.".into()),
+    )
+}
+
+v1_function!(
+    gamma_gamma_fit_combine,
+    pg_finfo_gamma_gamma_fit_combine,
+    |call| { call.combine::<SpendCollector>(|first, second| first.merge(second)) }
+);
+
+v1_function!(
+    gamma_gamma_fit_serialize,
+    pg_finfo_gamma_gamma_fit_serialize,
+    |call| {
+        let collector = call.state::<SpendCollector>(0).expect("STRICT");
+        new_varlena("gamma_gamma_fit", collector.encoded_len(), |out| {
+            collector.write_to(out)
+        })
+    }
+);
+
+v1_function!(
+    gamma_gamma_fit_deserialize,
+    pg_finfo_gamma_gamma_fit_deserialize,
+    |call| { call.deserialize_state(SpendCollector::from_bytes) }
+);
+
+v1_function!(
+    gamma_gamma_fit_final,
+    pg_finfo_gamma_gamma_fit_final,
+    |call| {
+        let collector = call.state::<SpendCollector>(0).expect("STRICT");
+        if collector.spends.is_empty() {
+            return call.null();
+        }
+        let fitted = GammaGamma::fit(&collector.spends);
+        warn_unless_converged("gamma_gamma_fit", fitted.converged, fitted.iterations);
+        stored(&fitted)
+    }
+);
+
+fn warn_unless_converged(function: &str, converged: bool, iterations: usize) {
+    if !converged {
+        pgrx::ereport!(
+            PgLogLevel::WARNING,
+            PgSqlErrorCode::ERRCODE_WARNING,
+            format!("{function}: the fit did not converge in {iterations} iterations; the model is flagged \"converged\": false and its predictions are refused"),
+            "Check the input (enough customers, repeat purchases among them, one time unit for x, t_x and T)."
+        );
+    }
+}
+
+fn stored<M: StoredModel>(fitted: &M) -> pg_sys::Datum {
+    new_varlena(M::TYPE_NAME, model::encoded_len(fitted), |out| {
+        model::write_to(fitted, out)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model types: text and binary forms, both checked.
+
+fn model_in<M: StoredModel>(input: &CStr) -> Vec<u8> {
+    let parsed = input
+        .to_str()
+        .map_err(|_| "not UTF-8".to_string())
+        .and_then(model::from_text::<M>);
+    let fitted = parsed.unwrap_or_else(|why| {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+            format!("invalid input syntax for type {}: {why}", M::TYPE_NAME),
+            Some("Use the text a fit printed, e.g. SELECT bgnbd_fit(x, t_x, \"T\")::text.".into()),
+        )
+    });
+    let mut bytes = vec![0; model::encoded_len(&fitted)];
+    model::write_to(&fitted, &mut bytes);
+    bytes
+}
+
+fn decoded<M: StoredModel>(bytes: &[u8]) -> M {
+    model::from_bytes(bytes).unwrap_or_else(|why| errors::corrupted(&why))
+}
+
+fn model_out<M: StoredModel>(bytes: &[u8]) -> CString {
+    CString::new(model::to_text(&decoded::<M>(bytes))).expect("JSON escapes NUL")
+}
+
+#[pg_extern(sql = false)]
+fn bgnbd_model_in(input: &CStr) -> Vec<u8> {
+    model_in::<BgNbd>(input)
+}
+#[pg_extern(sql = false)]
+fn bgnbd_model_out(bytes: &[u8]) -> CString {
+    model_out::<BgNbd>(bytes)
+}
+#[pg_extern(sql = false)]
+fn gamma_gamma_model_in(input: &CStr) -> Vec<u8> {
+    model_in::<GammaGamma>(input)
+}
+#[pg_extern(sql = false)]
+fn gamma_gamma_model_out(bytes: &[u8]) -> CString {
+    model_out::<GammaGamma>(bytes)
+}
+
+fn receive<M: StoredModel>(call: Call) -> pg_sys::Datum {
+    datum::receive(call, M::TYPE_NAME, |bytes| {
+        model::from_bytes::<M>(bytes).map(drop)
+    })
+}
+
+v1_function!(bgnbd_model_send, pg_finfo_bgnbd_model_send, |call| {
+    datum::send(call, "bgnbd_model")
+});
+v1_function!(bgnbd_model_recv, pg_finfo_bgnbd_model_recv, |call| {
+    receive::<BgNbd>(call)
+});
+v1_function!(
+    gamma_gamma_model_send,
+    pg_finfo_gamma_gamma_model_send,
+    |call| { datum::send(call, "gamma_gamma_model") }
+);
+v1_function!(
+    gamma_gamma_model_recv,
+    pg_finfo_gamma_gamma_model_recv,
+    |call| { receive::<GammaGamma>(call) }
+);
+
+// ---------------------------------------------------------------------------------------------
+// Predictions.
+
+/// The model, refused when its fit did not converge: its numbers are not estimates.
+fn usable_bgnbd(function: &str, bytes: &[u8]) -> BgNbd {
+    let fitted = decoded::<BgNbd>(bytes);
+    refuse_unconverged(function, fitted.converged);
+    fitted
+}
+
+fn refuse_unconverged(function: &str, converged: bool) {
+    if !converged {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("{function}: the model's fit did not converge"),
+            Some("Fit again on more customers or check the input; the model's text shows \"converged\": false.".into()),
+        );
+    }
+}
+
+fn checked_horizon(function: &str, t: f64) -> f64 {
+    if !(t >= 0.0 && t.is_finite()) {
+        errors::parameter_out_of_range(
+            function,
+            "t",
+            t,
+            "[0, infinity)",
+            "t is the length of the period to predict, in the unit the model was fitted in.",
+        );
+    }
+    t
+}
+
+fn series_result(function: &str, value: Option<f64>, t: f64) -> f64 {
+    value.unwrap_or_else(|| {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("{function}: the hypergeometric series does not converge for t = {t}"),
+            Some("t is far beyond the customers' observed ages; predict a shorter period.".into()),
+        )
+    })
+}
+
+#[pg_extern(sql = false)]
+fn bgnbd_expected_purchases(model: &[u8], t: f64, x: f64, t_x: f64, big_t: f64) -> f64 {
+    const NAME: &str = "expected_purchases";
+    let fitted = usable_bgnbd(NAME, model);
+    let t = checked_horizon(NAME, t);
+    if let Err(why) = triples::check(x, t_x, big_t) {
+        bad_triple(NAME, why, (x, t_x, big_t));
+    }
+    series_result(NAME, fitted.expected_purchases(t, x, t_x, big_t), t)
+}
+
+#[pg_extern(sql = false)]
+fn bgnbd_expected_purchases_new(model: &[u8], t: f64) -> f64 {
+    const NAME: &str = "expected_purchases";
+    let fitted = usable_bgnbd(NAME, model);
+    let t = checked_horizon(NAME, t);
+    series_result(NAME, fitted.expected_purchases_new(t), t)
+}
+
+#[pg_extern(sql = false)]
+fn bgnbd_p_alive(model: &[u8], x: f64, t_x: f64, big_t: f64) -> f64 {
+    let fitted = usable_bgnbd("p_alive", model);
+    if let Err(why) = triples::check(x, t_x, big_t) {
+        bad_triple("p_alive", why, (x, t_x, big_t));
+    }
+    fitted.p_alive(x, t_x, big_t)
+}
+
+fn usable_gamma_gamma(bytes: &[u8]) -> GammaGamma {
+    let fitted = decoded::<GammaGamma>(bytes);
+    refuse_unconverged("expected_spend", fitted.converged);
+    fitted
+}
+
+fn finite_mean(value: Result<f64, NoFiniteMean>) -> f64 {
+    value.unwrap_or_else(|NoFiniteMean(q)| {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("expected_spend: the model has q = {q} <= 1, so spend has no finite mean"),
+            Some("The customers' spend varies too much for a mean: use median spend instead, or fit on more repeat customers.".into()),
+        )
+    })
+}
+
+#[pg_extern(sql = false)]
+fn gamma_gamma_expected_spend(model: &[u8], x: f64, mean_spend: f64) -> f64 {
+    let fitted = usable_gamma_gamma(model);
+    if x == 0.0 {
+        // Without repeat purchases nothing is known of the customer's spend beyond the
+        // population's (Fader & Hardie 2013, eq. 5 with x = 0); their mean spend is not used.
+        return finite_mean(fitted.population_mean());
+    }
+    let spend =
+        Spend::checked(x, mean_spend).unwrap_or_else(|bad| bad_spend("expected_spend", bad));
+    finite_mean(fitted.expected_spend(spend))
+}
+
+#[pg_extern(sql = false)]
+fn gamma_gamma_expected_spend_new(model: &[u8]) -> f64 {
+    finite_mean(usable_gamma_gamma(model).population_mean())
+}
