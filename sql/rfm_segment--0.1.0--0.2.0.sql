@@ -152,3 +152,17 @@ CREATE FUNCTION expected_spend(model gamma_gamma_model)
     AS 'MODULE_PATHNAME', 'gamma_gamma_expected_spend_new_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION expected_spend(gamma_gamma_model) IS
 'Expected spend per transaction of a customer never seen, a prospect: p·gamma/(q − 1); an error when q <= 1.';
+
+CREATE FUNCTION clv(purchases bgnbd_model, spend gamma_gamma_model, x double precision, t_x double precision,
+                    "T" double precision, mean_spend double precision, unit interval,
+                    months integer DEFAULT 12, monthly_discount double precision DEFAULT 0.01)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'clv_customer_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION clv(bgnbd_model, gamma_gamma_model, double precision, double precision, double precision, double precision, interval, integer, double precision) IS
+'Customer lifetime value: expected purchases month by month (BG/NBD) times expected spend per purchase (Gamma-Gamma), months of 30 days discounted at a monthly rate (the lifetimes convention); unit is the time unit of x, t_x and T.';
+CREATE FUNCTION clv(purchases bgnbd_model, spend gamma_gamma_model, unit interval,
+                    months integer DEFAULT 12, monthly_discount double precision DEFAULT 0.01)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'clv_prospect_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION clv(bgnbd_model, gamma_gamma_model, interval, integer, double precision) IS
+'Lifetime value of a customer just acquired (a prospect): what acquiring one is worth, to compare with its cost.';

@@ -150,3 +150,34 @@ def test_models_are_storable_values(db, cdnow_summary):
 ])
 def test_model_bad_input_is_a_clear_error(db, query, sqlstate, words):
     assert_clear_error(db, query, sqlstate, words)
+
+
+def test_clv_equals_lifetimes(db):
+    """lifetimes 0.11.3: GammaGammaFitter(p 6.25, q 3.74, v 15.44).customer_lifetime_value(
+    BetaGeoFitter(0.243, 4.414 · 7, 0.793, 2.426), frequency 2, recency 30.43 · 7, T 38.86 · 7,
+    monetary 22.35, time=12, discount_rate=0.01, freq="D") = 35.88165264756731: the paper's model
+    re-expressed in days (where lifetimes' months are exactly 30 days). The same model in weeks
+    with unit => '7 days' is worth the same."""
+    spend = """'{"p":6.25,"q":3.74,"gamma":15.44,"log_likelihood":-4055.9,"customers":946.0,"iterations":0,"converged":true}'::gamma_gamma_model"""
+    days = """'{"r":0.243,"alpha":30.898,"a":0.793,"b":2.426,"log_likelihood":-9582.4,"customers":2357.0,"iterations":0,"converged":true}'::bgnbd_model"""
+    weeks = f"'{PUBLISHED}'::bgnbd_model"
+    in_days = scalar(db, f"SELECT clv({days}, {spend}, 2, 30.43 * 7, 38.86 * 7, 22.35, unit => '1 day')")
+    assert in_days == pytest.approx(35.88165264756731, rel=1e-9)
+    in_weeks = scalar(db, f"SELECT clv({weeks}, {spend}, 2, 30.43, 38.86, 22.35, unit => '7 days', months => 12, monthly_discount => 0.01)")
+    assert in_weeks == pytest.approx(in_days, rel=1e-12)
+    # Fed days where the model is in weeks, the number would differ: the unit is not optional.
+    assert scalar(db, f"SELECT clv({weeks}, {spend}, 2, 30.43, 38.86, 22.35, unit => '1 day')") != pytest.approx(in_days, rel=1e-3)
+    prospect = scalar(db, f"SELECT clv({weeks}, {spend}, unit => '7 days')")
+    assert prospect > 0 and scalar(db, f"SELECT clv({weeks}, {spend}, unit => '7 days', months => 0)") == 0
+    assert scalar(db, f"SELECT clv({weeks}, {spend}, 2, 30.43, 38.86, NULL, unit => '7 days')") is None
+
+
+@pytest.mark.parametrize("arguments,sqlstate,words", [
+    ("unit => NULL", "22004", "unit"),
+    ("unit => '0 days'", "22023", "unit"),
+    ("unit => '7 days', months => -1", "22023", "months = -1"),
+    ("unit => '7 days', monthly_discount => -1", "22023", "monthly_discount = -1"),
+])
+def test_clv_bad_parameters(db, arguments, sqlstate, words):
+    spend = """'{"p":6.25,"q":3.74,"gamma":15.44,"log_likelihood":-4055.9,"customers":946.0,"iterations":0,"converged":true}'::gamma_gamma_model"""
+    assert_clear_error(db, f"SELECT clv('{PUBLISHED}'::bgnbd_model, {spend}, {arguments})", sqlstate, words)

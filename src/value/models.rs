@@ -4,9 +4,11 @@
 use crate::pg::datum::{self, new_varlena};
 use crate::pg::{errors, Call};
 use crate::v1_function;
+use pgrx::datum::Interval;
 use pgrx::prelude::*;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 use segment_core::value::bgnbd::BgNbd;
+use segment_core::value::clv::{customer_clv, prospect_clv, ClvError};
 use segment_core::value::gamma_gamma::{BadSpend, GammaGamma, NoFiniteMean, Spend, SpendCollector};
 use segment_core::value::model::{self, StoredModel};
 use segment_core::value::triples::{self, BadTriple, Triples};
@@ -324,4 +326,106 @@ fn gamma_gamma_expected_spend(model: &[u8], x: f64, mean_spend: f64) -> f64 {
 #[pg_extern(sql = false)]
 fn gamma_gamma_expected_spend_new(model: &[u8]) -> f64 {
     finite_mean(usable_gamma_gamma(model).population_mean())
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLV from the models.
+
+const CLV_HINT: &str = "clv(purchases, spend, x, t_x, \"T\", mean_spend, unit => '7 days', months => 12, monthly_discount => 0.01): unit is the time unit x, t_x and T were measured in when the model was fitted.";
+
+/// 30 days in the model's time unit, from the unit the caller states (an interval of its
+/// months as 30 days, days, and time).
+fn month_in_units(unit: Option<Interval>) -> f64 {
+    let unit = unit.unwrap_or_else(|| errors::null_parameter("clv", "unit", CLV_HINT));
+    let days = f64::from(unit.months()) * 30.0
+        + f64::from(unit.days())
+        + unit.micros() as f64 / 86_400_000_000.0;
+    if days <= 0.0 {
+        errors::parameter_out_of_range("clv", "unit", unit, "a positive interval", CLV_HINT);
+    }
+    30.0 / days
+}
+
+fn clv_parameters(months: Option<i32>, monthly_discount: Option<f64>) -> (u32, f64) {
+    let months = match months {
+        None => errors::null_parameter("clv", "months", CLV_HINT),
+        Some(m) if m < 0 => {
+            errors::parameter_out_of_range("clv", "months", m, "[0, 2147483647]", CLV_HINT)
+        }
+        Some(m) => m as u32,
+    };
+    let discount = monthly_discount
+        .unwrap_or_else(|| errors::null_parameter("clv", "monthly_discount", CLV_HINT));
+    (months, discount)
+}
+
+fn clv_result(value: Result<f64, ClvError>) -> f64 {
+    value.unwrap_or_else(|why| match why {
+        ClvError::Discount(d) => errors::parameter_out_of_range("clv", "monthly_discount", d, "(-1, infinity)", CLV_HINT),
+        ClvError::Month(m) => errors::parameter_out_of_range("clv", "unit", m, "a positive interval", CLV_HINT),
+        ClvError::Series => errors::raise(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            "clv: the hypergeometric series does not converge over this horizon".into(),
+            Some("Predict fewer months, or check the unit: a model fitted in weeks needs unit => '7 days'.".into()),
+        ),
+    })
+}
+
+#[pg_extern(sql = false)]
+#[allow(clippy::too_many_arguments)]
+fn clv_customer(
+    purchases: Option<&[u8]>,
+    spend: Option<&[u8]>,
+    x: Option<f64>,
+    t_x: Option<f64>,
+    big_t: Option<f64>,
+    mean_spend: Option<f64>,
+    unit: Option<Interval>,
+    months: Option<i32>,
+    monthly_discount: Option<f64>,
+) -> Option<f64> {
+    let month = month_in_units(unit);
+    let (months, discount) = clv_parameters(months, monthly_discount);
+    let (purchases, spend) = (usable_bgnbd("clv", purchases?), usable_gamma_gamma(spend?));
+    let (x, t_x, big_t) = (x?, t_x?, big_t?);
+    if let Err(why) = triples::check(x, t_x, big_t) {
+        bad_triple("clv", why, (x, t_x, big_t));
+    }
+    let per_purchase = if x == 0.0 {
+        // No repeat spend: the population's mean; the customer's mean spend is not used (and
+        // may be NULL).
+        finite_mean(spend.population_mean())
+    } else {
+        let checked = Spend::checked(x, mean_spend?).unwrap_or_else(|bad| bad_spend("clv", bad));
+        finite_mean(spend.expected_spend(checked))
+    };
+    Some(clv_result(customer_clv(
+        &purchases,
+        (x, t_x, big_t),
+        per_purchase,
+        months,
+        discount,
+        month,
+    )))
+}
+
+#[pg_extern(sql = false)]
+fn clv_prospect(
+    purchases: Option<&[u8]>,
+    spend: Option<&[u8]>,
+    unit: Option<Interval>,
+    months: Option<i32>,
+    monthly_discount: Option<f64>,
+) -> Option<f64> {
+    let month = month_in_units(unit);
+    let (months, discount) = clv_parameters(months, monthly_discount);
+    let (purchases, spend) = (usable_bgnbd("clv", purchases?), usable_gamma_gamma(spend?));
+    let per_purchase = finite_mean(spend.population_mean());
+    Some(clv_result(prospect_clv(
+        &purchases,
+        per_purchase,
+        months,
+        discount,
+        month,
+    )))
 }

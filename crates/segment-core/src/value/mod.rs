@@ -3,6 +3,7 @@
 //! likelihood over grouped customers.
 
 pub mod bgnbd;
+pub mod clv;
 pub mod gamma_gamma;
 pub mod model;
 pub mod optimize;
