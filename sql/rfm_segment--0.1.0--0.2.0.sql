@@ -144,7 +144,7 @@ COMMENT ON FUNCTION gamma_gamma_fit_final(internal) IS 'Final function of gamma_
 
 CREATE FUNCTION expected_spend(model gamma_gamma_model, x double precision, mean_spend double precision)
     RETURNS double precision
-    AS 'MODULE_PATHNAME', 'gamma_gamma_expected_spend_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'gamma_gamma_expected_spend_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION expected_spend(gamma_gamma_model, double precision, double precision) IS
 'Expected spend per transaction of a customer with x repeat purchases of mean mean_spend (Fader & Hardie 2013, eq. 5); the population mean when x = 0.';
 CREATE FUNCTION expected_spend(model gamma_gamma_model)
@@ -166,3 +166,31 @@ CREATE FUNCTION clv(purchases bgnbd_model, spend gamma_gamma_model, unit interva
     AS 'MODULE_PATHNAME', 'clv_prospect_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION clv(bgnbd_model, gamma_gamma_model, interval, integer, double precision) IS
 'Lifetime value of a customer just acquired (a prospect): what acquiring one is worth, to compare with its cost.';
+
+-- ---------------------------------------------------------------------------------------------
+-- btyd_history: a customer's (x, t_x, T, mean_spend) from their orders, for the models.
+
+CREATE TYPE btyd_history AS (x double precision, t_x double precision, "T" double precision, mean_spend double precision);
+COMMENT ON TYPE btyd_history IS 'A customer''s purchase history as the BG/NBD and Gamma-Gamma models read it: repeat purchase days x, ages t_x at the last and T at the calibration end (in the unit asked for), mean spend of the repeat purchase days.';
+
+CREATE FUNCTION btyd_history_trans(internal, date, double precision, date, interval) RETURNS internal
+    AS 'MODULE_PATHNAME', 'btyd_history_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION btyd_history_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'btyd_history_combine' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION btyd_history_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'btyd_history_serialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION btyd_history_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'btyd_history_deserialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION btyd_history_final(internal) RETURNS btyd_history
+    AS 'MODULE_PATHNAME', 'btyd_history_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE btyd_history(order_date date, amount double precision, calibration_end date, unit interval) (
+    SFUNC = btyd_history_trans, STYPE = internal, SSPACE = 256, FINALFUNC = btyd_history_final,
+    COMBINEFUNC = btyd_history_combine, SERIALFUNC = btyd_history_serialize,
+    DESERIALFUNC = btyd_history_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE btyd_history(date, double precision, date, interval) IS
+'A customer''s (x, t_x, T, mean_spend) from their orders up to calibration_end, same-day orders merged into one purchase day, times in unit (e.g. ''7 days''); use with GROUP BY customer_id.';
+COMMENT ON FUNCTION btyd_history_trans(internal, date, double precision, date, interval) IS 'Transition function of btyd_history.';
+COMMENT ON FUNCTION btyd_history_combine(internal, internal) IS 'Combine function of btyd_history.';
+COMMENT ON FUNCTION btyd_history_serialize(internal) IS 'Serialize function of btyd_history.';
+COMMENT ON FUNCTION btyd_history_deserialize(bytea, internal) IS 'Deserialize function of btyd_history.';
+COMMENT ON FUNCTION btyd_history_final(internal) IS 'Final function of btyd_history.';

@@ -59,6 +59,18 @@ impl Call {
         self.datum(index).map(|d| d.value() as i32)
     }
 
+    /// A `date` argument: days since 2000-01-01 (±infinity are i32::MIN / i32::MAX).
+    pub fn date(self, index: usize) -> Option<i32> {
+        self.datum(index).map(|d| d.value() as i32)
+    }
+
+    /// An `interval` argument.
+    pub fn interval(self, index: usize) -> Option<pgrx::datum::Interval> {
+        // SAFETY: the argument is an interval datum (the declaration), valid for the call.
+        self.datum(index)
+            .and_then(|d| unsafe { pgrx::datum::Interval::from_datum(d, false) })
+    }
+
     /// A `boolean` argument.
     pub fn bool(self, index: usize) -> Option<bool> {
         self.datum(index).map(|d| d.value() != 0)
@@ -110,6 +122,33 @@ impl Call {
             let (start, end) = (buffer.cursor as usize, buffer.len as usize);
             buffer.cursor = buffer.len;
             std::slice::from_raw_parts(buffer.data.add(start).cast::<u8>(), end - start)
+        }
+    }
+
+    /// A value of the composite type this function returns, from one datum per attribute
+    /// (None for NULL), made in the current memory context.
+    pub fn composite(self, values: &[Option<Datum>]) -> Datum {
+        let mut desc: pg_sys::TupleDesc = std::ptr::null_mut();
+        // SAFETY: get_call_result_type reads the call's declared result type and fills `desc`
+        // for a composite one (checked); the tuple is formed from as many values as it has
+        // attributes (asserted) and copied into a composite datum.
+        unsafe {
+            let class = pg_sys::get_call_result_type(self.fcinfo, std::ptr::null_mut(), &mut desc);
+            assert!(
+                class == pg_sys::TypeFuncClass::TYPEFUNC_COMPOSITE && !desc.is_null(),
+                "the function is declared to return a composite type"
+            );
+            let desc = pg_sys::BlessTupleDesc(desc);
+            assert_eq!(
+                (*desc).natts as usize,
+                values.len(),
+                "one value per attribute"
+            );
+            let mut datums: Vec<Datum> =
+                values.iter().map(|v| v.unwrap_or(Datum::from(0))).collect();
+            let mut nulls: Vec<bool> = values.iter().map(Option::is_none).collect();
+            let tuple = pg_sys::heap_form_tuple(desc, datums.as_mut_ptr(), nulls.as_mut_ptr());
+            pg_sys::heap_copy_tuple_as_datum(tuple, desc)
         }
     }
 
