@@ -49,3 +49,42 @@ SELECT segment,
        to_char(avg(revenue), 'FM$9,990.00')                                     AS arpu,
        to_char(avg(revenue) / (sum(sum(revenue)) OVER () / sum(count(*)) OVER ()), 'FM990.00') AS arpu_vs_all
 FROM customers GROUP BY segment ORDER BY sum(revenue) DESC;
+
+\echo
+\echo 'What CDNOW customers are worth: value of the next 12 months per RFM segment (BG/NBD and Gamma-Gamma fitted on 1997-01 .. 1997-09)'
+WITH history AS (
+    SELECT customer_id, (btyd_history(order_date, amount, '1997-09-30', '7 days')).*
+    FROM cdnow_orders GROUP BY customer_id
+), models AS (
+    SELECT bgnbd_fit(x, t_x, "T") AS purchases,
+           gamma_gamma_fit(x, mean_spend) FILTER (WHERE mean_spend > 0) AS spend
+    FROM history
+), segments AS (
+    SELECT customer_id, segment
+    FROM rfm_scores((SELECT rfm_agg(customer_id, order_date, amount) FROM cdnow_orders
+                     WHERE order_date <= '1997-09-30'), as_of => '1997-09-30')
+), valued AS (
+    SELECT s.segment, clv(m.purchases, m.spend, h.x, h.t_x, h."T", nullif(h.mean_spend, 0), unit => '7 days') AS clv
+    FROM segments s JOIN history h USING (customer_id), models m
+)
+SELECT segment,
+       to_char(count(*), 'FM999,999')                                   AS customers,
+       to_char(sum(clv), 'FM$999,999,990')                              AS value_12_months,
+       to_char(avg(clv), 'FM$9,990.00')                                 AS per_customer,
+       to_char(100 * sum(clv) / sum(sum(clv)) OVER (), 'FM990.0 "%"')  AS share_of_value
+FROM valued GROUP BY segment ORDER BY sum(clv) DESC;
+
+\echo
+\echo 'What a new customer is worth (the most its acquisition may cost)'
+WITH history AS (
+    SELECT (btyd_history(order_date, amount, '1997-09-30', '7 days')).*
+    FROM cdnow_orders GROUP BY customer_id
+), models AS (
+    SELECT bgnbd_fit(x, t_x, "T") AS purchases,
+           gamma_gamma_fit(x, mean_spend) FILTER (WHERE mean_spend > 0) AS spend
+    FROM history
+)
+SELECT to_char(expected_purchases(purchases, 360 / 7.0), 'FM990.00') AS purchases_12_months, -- 12 months of 30 days, in weeks
+       to_char(expected_spend(spend), 'FM$990.00')                                  AS spend_per_purchase,
+       to_char(clv(purchases, spend, unit => '7 days'), 'FM$990.00')                AS value_12_months
+FROM models;
