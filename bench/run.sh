@@ -11,7 +11,7 @@ cluster_start
 psql_run -c 'CREATE DATABASE rfm_bench'
 psql_run -d rfm_bench -c 'CREATE EXTENSION rfm_segment'
 benches=("$@")
-[ "${#benches[@]}" -gt 0 ] || benches=(concentration abc rfm)
+[ "${#benches[@]}" -gt 0 ] || benches=(concentration abc rfm value)
 for bench in "${benches[@]}"; do
     "$ROOT/.venv/bin/python" "$ROOT/bench/$bench.py" rfm_bench
 done

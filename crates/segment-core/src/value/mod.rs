@@ -8,6 +8,7 @@ pub mod gamma_gamma;
 pub mod history;
 pub mod model;
 pub mod optimize;
+pub mod pareto_nbd;
 pub mod simple;
 pub mod special;
 pub mod triples;
