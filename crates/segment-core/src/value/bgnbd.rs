@@ -103,13 +103,17 @@ impl BgNbd {
     /// (z = t / (α + T + t)). a = 1 is a removable 0/0, taken as its limit. None where the
     /// series does not converge.
     pub fn expected_purchases(&self, t: f64, x: f64, t_x: f64, big_t: f64) -> Option<f64> {
+        Some(self.expected_numerator(t, x, big_t)? / self.expected_denominator(x, t_x, big_t))
+    }
+
+    /// The numerator of eq. 10, which alone depends on t.
+    pub(crate) fn expected_numerator(&self, t: f64, x: f64, big_t: f64) -> Option<f64> {
         let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
         let z = t / (alpha + big_t + t);
         let c = a + b + x - 1.0;
-        let numerator = if (a - 1.0).abs() < 1e-6 {
+        if (a - 1.0).abs() < 1e-6 {
             // lim (c/ε)(1 − (1 − z)^ε ₂F₁(b − r, ε; c; z)) = c Σₙ (zⁿ/n)(1 − (b − r)ₙ/(c)ₙ).
             let (mut power, mut ratio, mut sum) = (1.0f64, 1.0f64, 0.0f64);
-            let mut converged = false;
             for n in 1..=100_000 {
                 let n = n as f64;
                 power *= z;
@@ -117,24 +121,24 @@ impl BgNbd {
                 let term = power / n * (1.0 - ratio);
                 sum += term;
                 if term.abs() <= 1e-16 * sum.abs() {
-                    converged = true;
-                    break;
+                    return Some(c * sum);
                 }
             }
-            if !converged {
-                return None;
-            }
-            c * sum
+            None
         } else {
             let f = hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)?;
-            c / (a - 1.0) * (1.0 - (1.0 - z).powf(a - 1.0) * f)
-        };
-        let denominator = if x > 0.0 {
+            Some(c / (a - 1.0) * (1.0 - (1.0 - z).powf(a - 1.0) * f))
+        }
+    }
+
+    /// The denominator of eq. 10: the customer's history, whatever t.
+    pub(crate) fn expected_denominator(&self, x: f64, t_x: f64, big_t: f64) -> f64 {
+        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
+        if x > 0.0 {
             1.0 + a / (b + x - 1.0) * ((alpha + big_t) / (alpha + t_x)).powf(r + x)
         } else {
             1.0
-        };
-        Some(numerator / denominator)
+        }
     }
 
     /// P(alive | x, t_x, T): the probability that a customer with this history has not dropped
@@ -155,39 +159,59 @@ pub(crate) fn log_likelihood(groups: &[Group], theta: &[f64]) -> (f64, [f64; 4])
     let [r, alpha, a, b] = [0, 1, 2, 3].map(|i| theta[i].exp());
     let ln_beta_ab = ln_beta(a, b);
     let (psi_r, psi_a, psi_b, psi_ab) = (digamma(r), digamma(a), digamma(b), digamma(a + b));
+    let (ln_gamma_r, psi_a1) = (ln_gamma(r), digamma(a + 1.0));
     let mut total = 0.0;
     let mut gradient = [0.0; 4];
+    // The special functions depend on x alone: computed once per run of groups with one x
+    // (the groups come sorted by x), not once per group.
+    let mut by_x: Option<(f64, XTerms)> = None;
     for g in groups {
         let (x, t_x, big_t, w) = (g.x, g.t_x, g.big_t, g.weight);
+        let terms = match by_x {
+            Some((known, terms)) if known == x => terms,
+            _ => {
+                let psi_abx = digamma(a + b + x);
+                let terms = XTerms {
+                    ln_gamma_rx: ln_gamma(r + x),
+                    psi_rx: digamma(r + x),
+                    ln_b1: ln_beta(a, b + x) - ln_beta_ab,
+                    ln_b2: if x > 0.0 {
+                        ln_beta(a + 1.0, b + x - 1.0) - ln_beta_ab
+                    } else {
+                        0.0
+                    },
+                    d_a1: psi_ab - psi_abx,
+                    d_b1: digamma(b + x) - psi_abx - psi_b + psi_ab,
+                    d_a2: psi_a1 - psi_abx - psi_a + psi_ab,
+                    d_b2: if x > 0.0 {
+                        digamma(b + x - 1.0) - psi_abx - psi_b + psi_ab
+                    } else {
+                        0.0
+                    },
+                };
+                by_x = Some((x, terms));
+                terms
+            }
+        };
         // ln L = ln Γ(r+x) − ln Γ(r) + r ln α + ln(A₁ + [x > 0] A₂) (FHL 2005, eq. 6), with
         // ln A₁ = ln B(a, b+x) − ln B(a, b) − (r+x) ln(α+T),
         // ln A₂ = ln B(a+1, b+x−1) − ln B(a, b) − (r+x) ln(α+t_x).
-        let ln_a1 = ln_beta(a, b + x) - ln_beta_ab - (r + x) * (alpha + big_t).ln();
+        let ln_a1 = terms.ln_b1 - (r + x) * (alpha + big_t).ln();
         // w₁, w₂: the shares of A₁ and A₂ in their sum, which weight their derivatives.
         let (ln_sum, w1, w2) = if x > 0.0 {
-            let ln_a2 = ln_beta(a + 1.0, b + x - 1.0) - ln_beta_ab - (r + x) * (alpha + t_x).ln();
+            let ln_a2 = terms.ln_b2 - (r + x) * (alpha + t_x).ln();
             let high = ln_a1.max(ln_a2);
             let (e1, e2) = ((ln_a1 - high).exp(), (ln_a2 - high).exp());
             (high + (e1 + e2).ln(), e1 / (e1 + e2), e2 / (e1 + e2))
         } else {
             (ln_a1, 1.0, 0.0)
         };
-        total += w * (ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + ln_sum);
-        let psi_abx = digamma(a + b + x);
-        let d_r = digamma(r + x) - psi_r + alpha.ln()
-            - w1 * (alpha + big_t).ln()
-            - w2 * (alpha + t_x).ln();
+        total += w * (terms.ln_gamma_rx - ln_gamma_r + r * alpha.ln() + ln_sum);
+        let d_r =
+            terms.psi_rx - psi_r + alpha.ln() - w1 * (alpha + big_t).ln() - w2 * (alpha + t_x).ln();
         let d_alpha = r / alpha - w1 * (r + x) / (alpha + big_t) - w2 * (r + x) / (alpha + t_x);
-        let (d_a2, d_b2) = if x > 0.0 {
-            (
-                digamma(a + 1.0) - psi_abx - psi_a + psi_ab,
-                digamma(b + x - 1.0) - psi_abx - psi_b + psi_ab,
-            )
-        } else {
-            (0.0, 0.0)
-        };
-        let d_a = w1 * (psi_ab - psi_abx) + w2 * d_a2;
-        let d_b = w1 * (digamma(b + x) - psi_abx - psi_b + psi_ab) + w2 * d_b2;
+        let d_a = w1 * terms.d_a1 + w2 * terms.d_a2;
+        let d_b = w1 * terms.d_b1 + w2 * terms.d_b2;
         // d/dθ = parameter · d/dparameter on the log scale.
         for (slot, d) in gradient
             .iter_mut()
@@ -197,6 +221,21 @@ pub(crate) fn log_likelihood(groups: &[Group], theta: &[f64]) -> (f64, [f64; 4])
         }
     }
     (total, gradient)
+}
+
+/// The terms of a group's likelihood and gradient that depend on its x alone.
+#[derive(Clone, Copy)]
+struct XTerms {
+    ln_gamma_rx: f64,
+    psi_rx: f64,
+    /// ln B(a, b+x) − ln B(a, b) and ln B(a+1, b+x−1) − ln B(a, b).
+    ln_b1: f64,
+    ln_b2: f64,
+    /// d ln A₁ / da, d ln A₁ / db, d ln A₂ / da, d ln A₂ / db.
+    d_a1: f64,
+    d_b1: f64,
+    d_a2: f64,
+    d_b2: f64,
 }
 
 #[cfg(test)]

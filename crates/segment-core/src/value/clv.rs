@@ -53,8 +53,10 @@ pub fn customer_clv(
     monthly_discount: f64,
     month: f64,
 ) -> Result<f64, ClvError> {
+    // The history's part of the expectation is the same every month: computed once.
+    let denominator = model.expected_denominator(x, t_x, big_t);
     discounted_months(
-        |t| model.expected_purchases(t, x, t_x, big_t),
+        |t| Some(model.expected_numerator(t, x, big_t)? / denominator),
         spend,
         months,
         monthly_discount,

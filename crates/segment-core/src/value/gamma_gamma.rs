@@ -162,16 +162,27 @@ fn log_likelihood(spends: &[Spend], theta: &[f64]) -> (f64, [f64; 3]) {
     let (ln_gamma_q, psi_q) = (ln_gamma(q), digamma(q));
     let mut total = 0.0;
     let mut gradient = [0.0; 3];
+    // ln Γ and ψ depend on x alone: computed once per run of customers with one x (the fit
+    // sorts them by x), not once per customer: (x, ln Γ(px+q) − ln Γ(px), ψ(px+q), ψ(px)).
+    let mut by_x: Option<(f64, f64, f64, f64)> = None;
     for &Spend { x, mean } in spends {
         let px = p * x;
+        let (ln_gammas, psi_pxq, psi_px) = match by_x {
+            Some((known, ln_gammas, psi_pxq, psi_px)) if known == x => (ln_gammas, psi_pxq, psi_px),
+            _ => {
+                let terms = (
+                    ln_gamma(px + q) - ln_gamma(px),
+                    digamma(px + q),
+                    digamma(px),
+                );
+                by_x = Some((x, terms.0, terms.1, terms.2));
+                terms
+            }
+        };
         let ln_total = (gamma + x * mean).ln();
-        total += ln_gamma(px + q) - ln_gamma(px) - ln_gamma_q
-            + q * gamma.ln()
-            + (px - 1.0) * mean.ln()
-            + px * x.ln()
+        total += ln_gammas - ln_gamma_q + q * gamma.ln() + (px - 1.0) * mean.ln() + px * x.ln()
             - (px + q) * ln_total;
-        let psi_pxq = digamma(px + q);
-        let d_p = x * (psi_pxq - digamma(px) + mean.ln() + x.ln() - ln_total);
+        let d_p = x * (psi_pxq - psi_px + mean.ln() + x.ln() - ln_total);
         let d_q = psi_pxq - psi_q + gamma.ln() - ln_total;
         let d_gamma = q / gamma - (px + q) / (gamma + x * mean);
         for (slot, d) in gradient.iter_mut().zip([p * d_p, q * d_q, gamma * d_gamma]) {
