@@ -194,3 +194,49 @@ COMMENT ON FUNCTION btyd_history_combine(internal, internal) IS 'Combine functio
 COMMENT ON FUNCTION btyd_history_serialize(internal) IS 'Serialize function of btyd_history.';
 COMMENT ON FUNCTION btyd_history_deserialize(bytea, internal) IS 'Deserialize function of btyd_history.';
 COMMENT ON FUNCTION btyd_history_final(internal) IS 'Final function of btyd_history.';
+
+-- ---------------------------------------------------------------------------------------------
+-- The Pareto/NBD model: the same customers' state as bgnbd_fit, another model.
+
+CREATE TYPE pareto_nbd_model;
+CREATE FUNCTION pareto_nbd_model_in(cstring) RETURNS pareto_nbd_model
+    AS 'MODULE_PATHNAME', 'pareto_nbd_model_in_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pareto_nbd_model_out(pareto_nbd_model) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'pareto_nbd_model_out_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pareto_nbd_model_recv(internal) RETURNS pareto_nbd_model
+    AS 'MODULE_PATHNAME', 'pareto_nbd_model_recv' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pareto_nbd_model_send(pareto_nbd_model) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'pareto_nbd_model_send' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE pareto_nbd_model (INPUT = pareto_nbd_model_in, OUTPUT = pareto_nbd_model_out,
+    RECEIVE = pareto_nbd_model_recv, SEND = pareto_nbd_model_send, INTERNALLENGTH = VARIABLE, STORAGE = extended);
+COMMENT ON TYPE pareto_nbd_model IS 'A fitted Pareto/NBD model (Schmittlein, Morrison & Colombo 1987): r, alpha, s, beta, log-likelihood, customers, iterations, converged; text form JSON.';
+COMMENT ON FUNCTION pareto_nbd_model_in(cstring) IS 'Text input of pareto_nbd_model (JSON), checked.';
+COMMENT ON FUNCTION pareto_nbd_model_out(pareto_nbd_model) IS 'Text output of pareto_nbd_model (JSON).';
+COMMENT ON FUNCTION pareto_nbd_model_recv(internal) IS 'Binary input of pareto_nbd_model, checked.';
+COMMENT ON FUNCTION pareto_nbd_model_send(pareto_nbd_model) IS 'Binary output of pareto_nbd_model: its stored form, format version first.';
+
+CREATE FUNCTION pareto_nbd_fit_final(internal) RETURNS pareto_nbd_model
+    AS 'MODULE_PATHNAME', 'pareto_nbd_fit_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE pareto_nbd_fit(x double precision, t_x double precision, "T" double precision) (
+    SFUNC = bgnbd_fit_trans, STYPE = internal, SSPACE = 8192, FINALFUNC = pareto_nbd_fit_final,
+    COMBINEFUNC = bgnbd_fit_combine, SERIALFUNC = bgnbd_fit_serialize,
+    DESERIALFUNC = bgnbd_fit_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE pareto_nbd_fit(double precision, double precision, double precision) IS
+'Fits the Pareto/NBD model to customers (x repeat purchase days, t_x age at the last, T age at the calibration end, one time unit) by maximum likelihood; identical customers are grouped.';
+COMMENT ON FUNCTION pareto_nbd_fit_final(internal) IS 'Final function of pareto_nbd_fit: the fit.';
+
+CREATE FUNCTION expected_purchases(model pareto_nbd_model, t double precision, x double precision, t_x double precision, "T" double precision)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'pareto_nbd_expected_purchases_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION expected_purchases(pareto_nbd_model, double precision, double precision, double precision, double precision) IS
+'Expected purchases in the next t of a customer with history (x, t_x, T) under a Pareto/NBD model; t in the unit of the fit.';
+CREATE FUNCTION expected_purchases(model pareto_nbd_model, t double precision)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'pareto_nbd_expected_purchases_new_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION expected_purchases(pareto_nbd_model, double precision) IS
+'Expected purchases in the first t of a customer just acquired, under a Pareto/NBD model.';
+CREATE FUNCTION p_alive(model pareto_nbd_model, x double precision, t_x double precision, "T" double precision)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'pareto_nbd_p_alive_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION p_alive(pareto_nbd_model, double precision, double precision, double precision) IS
+'Probability that a customer with history (x, t_x, T) is still active, under a Pareto/NBD model.';

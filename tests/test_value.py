@@ -256,3 +256,23 @@ def test_btyd_history_edges(db):
     # 5 Jan is no purchase day; 1 March is after the calibration end.
     assert h == (1.0, 10.0, 30.0, 6.0)
     assert scalar(db, "SELECT btyd_history(d, 1.0, '2024-01-31', '1 day') IS NULL FROM (VALUES (date '2024-02-01')) v(d)")
+
+
+LIFETIMES_PARETO = dict(r=0.5532676239239321, alpha=10.577677417703503, s=0.6061517085761136, beta=11.666265275718503)
+
+
+def test_pareto_nbd_fit_and_predictions(db, cdnow_summary):
+    """Fader, Hardie & Lee (2005): r 0.553, alpha 10.58, s 0.606, beta 11.67, LL -9595.0 on the
+    CDNOW sample; lifetimes 0.11.3 (ParetoNBDFitter) to 1e-3 (beta is the flat direction), and
+    its predictions at its own parameters to 1e-9."""
+    fitted = model_fields(db, 'SELECT pareto_nbd_fit(x, t_x, "T") FROM cdnow_summary')
+    assert fitted["log_likelihood"] == pytest.approx(-9595.0, abs=0.1)
+    for name, value in LIFETIMES_PARETO.items():
+        assert fitted[name] == pytest.approx(value, rel=1e-3), name
+    import json
+    model = f"'{json.dumps(dict(LIFETIMES_PARETO, log_likelihood=-9595.0, customers=2357.0, iterations=0, converged=True))}'::pareto_nbd_model"
+    assert scalar(db, f"SELECT p_alive({model}, 2, 30.43, 38.86)") == pytest.approx(0.8691268233065149, rel=1e-9)
+    assert scalar(db, f"SELECT expected_purchases({model}, 39, 2, 30.43, 38.86)") == pytest.approx(1.455139739193957, rel=1e-9)
+    assert scalar(db, f"SELECT expected_purchases({model}, 39)") == pytest.approx(1.2133906687451361, rel=1e-9)
+    assert_clear_error(db, 'SELECT pareto_nbd_fit(x, t_x, "T") FROM (VALUES (1.0, 3.0, 2.0)) v(x, t_x, "T")',
+                       "22023", "pareto_nbd_fit")

@@ -12,6 +12,7 @@ use segment_core::value::clv::{customer_clv, prospect_clv, ClvError};
 use segment_core::value::gamma_gamma::{BadSpend, GammaGamma, NoFiniteMean, Spend, SpendCollector};
 use segment_core::value::history::{Calibration, CalibrationMismatch, OrderDays};
 use segment_core::value::model::{self, StoredModel};
+use segment_core::value::pareto_nbd::ParetoNbd;
 use segment_core::value::triples::{self, BadTriple, Triples};
 use std::ffi::{CStr, CString};
 
@@ -38,10 +39,14 @@ v1_function!(bgnbd_fit_trans, pg_finfo_bgnbd_fit_trans, |call| {
     };
     let (state, triples) = call.transition_state::<Triples>();
     if let Err(why) = triples.add(x, t_x, big_t) {
-        bad_triple("bgnbd_fit", why, (x, t_x, big_t));
+        let name = call.aggregate_name(&TRIPLE_AGGREGATES, "bgnbd_fit");
+        bad_triple(&name, why, (x, t_x, big_t));
     }
     state
 });
+
+/// The aggregates that share the (x, t_x, T) state and its support functions.
+const TRIPLE_AGGREGATES: [&str; 2] = ["bgnbd_fit", "pareto_nbd_fit"];
 
 v1_function!(bgnbd_fit_combine, pg_finfo_bgnbd_fit_combine, |call| {
     call.combine::<Triples>(|first, second| first.merge(second))
@@ -69,6 +74,21 @@ v1_function!(bgnbd_fit_final, pg_finfo_bgnbd_fit_final, |call| {
     warn_unless_converged("bgnbd_fit", fitted.converged, fitted.iterations);
     stored(&fitted)
 });
+
+// pareto_nbd_fit(x, t_x, T) -> pareto_nbd_model: the same state as bgnbd_fit, another final.
+v1_function!(
+    pareto_nbd_fit_final,
+    pg_finfo_pareto_nbd_fit_final,
+    |call| {
+        let triples = call.state::<Triples>(0).expect("STRICT");
+        if triples.customers() == 0.0 {
+            return call.null();
+        }
+        let fitted = ParetoNbd::fit(triples);
+        warn_unless_converged("pareto_nbd_fit", fitted.converged, fitted.iterations);
+        stored(&fitted)
+    }
+);
 
 // ---------------------------------------------------------------------------------------------
 // gamma_gamma_fit(x, mean_spend) -> gamma_gamma_model
@@ -193,6 +213,14 @@ fn bgnbd_model_out(bytes: &[u8]) -> CString {
     model_out::<BgNbd>(bytes)
 }
 #[pg_extern(sql = false)]
+fn pareto_nbd_model_in(input: &CStr) -> Vec<u8> {
+    model_in::<ParetoNbd>(input)
+}
+#[pg_extern(sql = false)]
+fn pareto_nbd_model_out(bytes: &[u8]) -> CString {
+    model_out::<ParetoNbd>(bytes)
+}
+#[pg_extern(sql = false)]
 fn gamma_gamma_model_in(input: &CStr) -> Vec<u8> {
     model_in::<GammaGamma>(input)
 }
@@ -213,6 +241,16 @@ v1_function!(bgnbd_model_send, pg_finfo_bgnbd_model_send, |call| {
 v1_function!(bgnbd_model_recv, pg_finfo_bgnbd_model_recv, |call| {
     receive::<BgNbd>(call)
 });
+v1_function!(
+    pareto_nbd_model_send,
+    pg_finfo_pareto_nbd_model_send,
+    |call| { datum::send(call, "pareto_nbd_model") }
+);
+v1_function!(
+    pareto_nbd_model_recv,
+    pg_finfo_pareto_nbd_model_recv,
+    |call| { receive::<ParetoNbd>(call) }
+);
 v1_function!(
     gamma_gamma_model_send,
     pg_finfo_gamma_gamma_model_send,
@@ -293,6 +331,39 @@ fn bgnbd_p_alive(model: &[u8], x: f64, t_x: f64, big_t: f64) -> f64 {
         bad_triple("p_alive", why, (x, t_x, big_t));
     }
     fitted.p_alive(x, t_x, big_t)
+}
+
+fn usable_pareto_nbd(function: &str, bytes: &[u8]) -> ParetoNbd {
+    let fitted = decoded::<ParetoNbd>(bytes);
+    refuse_unconverged(function, fitted.converged);
+    fitted
+}
+
+#[pg_extern(sql = false)]
+fn pareto_nbd_expected_purchases(model: &[u8], t: f64, x: f64, t_x: f64, big_t: f64) -> f64 {
+    const NAME: &str = "expected_purchases";
+    let fitted = usable_pareto_nbd(NAME, model);
+    let t = checked_horizon(NAME, t);
+    if let Err(why) = triples::check(x, t_x, big_t) {
+        bad_triple(NAME, why, (x, t_x, big_t));
+    }
+    series_result(NAME, fitted.expected_purchases(t, x, t_x, big_t), t)
+}
+
+#[pg_extern(sql = false)]
+fn pareto_nbd_expected_purchases_new(model: &[u8], t: f64) -> f64 {
+    const NAME: &str = "expected_purchases";
+    let fitted = usable_pareto_nbd(NAME, model);
+    fitted.expected_purchases_new(checked_horizon(NAME, t))
+}
+
+#[pg_extern(sql = false)]
+fn pareto_nbd_p_alive(model: &[u8], x: f64, t_x: f64, big_t: f64) -> f64 {
+    let fitted = usable_pareto_nbd("p_alive", model);
+    if let Err(why) = triples::check(x, t_x, big_t) {
+        bad_triple("p_alive", why, (x, t_x, big_t));
+    }
+    series_result("p_alive", fitted.p_alive(x, t_x, big_t), big_t)
 }
 
 fn usable_gamma_gamma(bytes: &[u8]) -> GammaGamma {

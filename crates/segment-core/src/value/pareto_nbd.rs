@@ -106,6 +106,19 @@ impl ParetoNbd {
         Some(1.0 / (1.0 + (ln_second - ln_a).exp()))
     }
 
+    /// E[X(t)] of a customer just acquired (Schmittlein, Morrison & Colombo 1987):
+    /// r β / (α (s − 1)) · (1 − (β / (β + t))^(s−1)); s = 1 is taken as its limit.
+    pub fn expected_purchases_new(&self, t: f64) -> f64 {
+        let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
+        let ratio = beta / (beta + t);
+        let survival = if (s - 1.0).abs() < 1e-9 {
+            -ratio.ln()
+        } else {
+            (1.0 - ratio.powf(s - 1.0)) / (s - 1.0)
+        };
+        r * beta / alpha * survival
+    }
+
     /// E[Y(t) | x, t_x, T] (FHL 2005 note, eq. 21); s = 1 is taken as its limit.
     pub fn expected_purchases(&self, t: f64, x: f64, t_x: f64, big_t: f64) -> Option<f64> {
         let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
@@ -220,5 +233,8 @@ mod tests {
             "{expected}"
         );
         assert_eq!(model.p_alive(0.0, 0.0, 0.0), Some(1.0));
+        // expected_number_of_purchases_up_to_time(39)
+        let new = model.expected_purchases_new(39.0);
+        assert!((new / 1.213_390_668_745_136_1 - 1.0).abs() < 1e-9, "{new}");
     }
 }
