@@ -11,7 +11,7 @@
 use super::call::Call;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::PgMemoryContexts;
-use segment_core::codec::DecodeError;
+use segment_core::codec::{DecodeError, EncodedState};
 use std::ffi::CStr;
 
 impl Call {
@@ -64,6 +64,13 @@ impl Call {
         let bytes = self.bytes(0).expect("STRICT");
         let state = decode(bytes).unwrap_or_else(|why| super::errors::corrupted(&why));
         self.new_state(state)
+    }
+
+    /// For a serialize function: argument 0's state in its serialized form, written in place
+    /// into a new value (`function` names it in the 1 GB limit's error).
+    pub fn serialize_state<T: EncodedState>(self, function: &str) -> Datum {
+        let state = self.state::<T>(0).expect("STRICT");
+        super::datum::new_varlena(function, state.encoded_len(), |out| state.write_to(out))
     }
 
     /// For a combine function: merges the state in argument 1 into the one in argument 0

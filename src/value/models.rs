@@ -53,10 +53,7 @@ v1_function!(bgnbd_fit_combine, pg_finfo_bgnbd_fit_combine, |call| {
 });
 
 v1_function!(bgnbd_fit_serialize, pg_finfo_bgnbd_fit_serialize, |call| {
-    let triples = call.state::<Triples>(0).expect("STRICT");
-    new_varlena("bgnbd_fit", triples.encoded_len(), |out| {
-        triples.write_to(out)
-    })
+    call.serialize_state::<Triples>("bgnbd_fit")
 });
 
 v1_function!(
@@ -131,12 +128,7 @@ v1_function!(
 v1_function!(
     gamma_gamma_fit_serialize,
     pg_finfo_gamma_gamma_fit_serialize,
-    |call| {
-        let collector = call.state::<SpendCollector>(0).expect("STRICT");
-        new_varlena("gamma_gamma_fit", collector.encoded_len(), |out| {
-            collector.write_to(out)
-        })
-    }
+    |call| { call.serialize_state::<SpendCollector>("gamma_gamma_fit") }
 );
 
 v1_function!(
@@ -589,12 +581,7 @@ v1_function!(
 v1_function!(
     btyd_history_serialize,
     pg_finfo_btyd_history_serialize,
-    |call| {
-        let orders = call.state::<OrderDays>(0).expect("STRICT");
-        new_varlena("btyd_history", orders.encoded_len(), |out| {
-            orders.write_to(out)
-        })
-    }
+    |call| { call.serialize_state::<OrderDays>("btyd_history") }
 );
 
 v1_function!(

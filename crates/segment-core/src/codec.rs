@@ -178,6 +178,13 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// An aggregate state with a serialized form (the customer-value states).
+pub trait EncodedState {
+    fn encoded_len(&self) -> usize;
+    /// Writes the state into `out` of exactly `encoded_len()` bytes.
+    fn write_to(&self, out: &mut [u8]);
+}
+
 /// The layout of the customer-value models' aggregate states: a format version, a reserved
 /// word, then records of `WIDTH` doubles each.
 pub fn records_len<const WIDTH: usize>(records: usize) -> usize {

@@ -6,7 +6,7 @@
 use super::model::{positive, StoredModel};
 use super::optimize::minimize;
 use super::special::{digamma, ln_gamma};
-use crate::codec::{read_records, records_len, write_records, DecodeError};
+use crate::codec::{read_records, records_len, write_records, DecodeError, EncodedState};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -80,19 +80,6 @@ const STATE_VERSION: u32 = 1;
 impl SpendCollector {
     pub fn merge(&mut self, other: &SpendCollector) {
         self.spends.extend_from_slice(&other.spends);
-    }
-
-    /// (x, mean) per customer (see `codec::write_records`).
-    pub fn encoded_len(&self) -> usize {
-        records_len::<2>(self.spends.len())
-    }
-
-    pub fn write_to(&self, out: &mut [u8]) {
-        write_records(
-            out,
-            STATE_VERSION,
-            self.spends.iter().map(|s| [s.x, s.mean]),
-        );
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<SpendCollector, DecodeError> {
@@ -190,6 +177,21 @@ fn log_likelihood(spends: &[Spend], theta: &[f64]) -> (f64, [f64; 3]) {
         }
     }
     (total, gradient)
+}
+
+impl EncodedState for SpendCollector {
+    /// (x, mean) per customer (see `codec::write_records`).
+    fn encoded_len(&self) -> usize {
+        records_len::<2>(self.spends.len())
+    }
+
+    fn write_to(&self, out: &mut [u8]) {
+        write_records(
+            out,
+            STATE_VERSION,
+            self.spends.iter().map(|s| [s.x, s.mean]),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 //! counts nowhere; a return on a purchase day lowers that day's net amount. Orders after the
 //! calibration end are not read (they are the holdout period).
 
-use crate::codec::{read_records, records_len, write_records, DecodeError};
+use crate::codec::{read_records, records_len, write_records, DecodeError, EncodedState};
 
 /// The statistics of one customer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -100,23 +100,6 @@ impl OrderDays {
         })
     }
 
-    /// The parameters as the first record (NaN when unset), then (day, amount) per order.
-    pub fn encoded_len(&self) -> usize {
-        records_len::<2>(1 + self.orders.len())
-    }
-
-    pub fn write_to(&self, out: &mut [u8]) {
-        let head = match self.calibration {
-            Some(c) => [f64::from(c.end_day), c.unit_days],
-            None => [f64::NAN, f64::NAN],
-        };
-        let orders = self
-            .orders
-            .iter()
-            .map(|&(day, amount)| [f64::from(day), amount]);
-        write_records(out, STATE_VERSION, std::iter::once(head).chain(orders));
-    }
-
     pub fn from_bytes(bytes: &[u8]) -> Result<OrderDays, DecodeError> {
         let day = |d: f64| (d.fract() == 0.0 && d.abs() <= f64::from(i32::MAX)).then_some(d as i32);
         let records = read_records(bytes, "btyd_history state", STATE_VERSION, |[a, b]| {
@@ -147,6 +130,25 @@ impl OrderDays {
             orders,
             calibration,
         })
+    }
+}
+
+impl EncodedState for OrderDays {
+    /// The parameters as the first record (NaN when unset), then (day, amount) per order.
+    fn encoded_len(&self) -> usize {
+        records_len::<2>(1 + self.orders.len())
+    }
+
+    fn write_to(&self, out: &mut [u8]) {
+        let head = match self.calibration {
+            Some(c) => [f64::from(c.end_day), c.unit_days],
+            None => [f64::NAN, f64::NAN],
+        };
+        let orders = self
+            .orders
+            .iter()
+            .map(|&(day, amount)| [f64::from(day), amount]);
+        write_records(out, STATE_VERSION, std::iter::once(head).chain(orders));
     }
 }
 

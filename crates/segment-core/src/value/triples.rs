@@ -5,7 +5,7 @@
 //! share a triple (everyone without a repeat purchase who started the same day), so the
 //! likelihood is summed over distinct triples with weights: a fit costs as much as its groups.
 
-use crate::codec::{read_records, records_len, write_records, DecodeError};
+use crate::codec::{read_records, records_len, write_records, DecodeError, EncodedState};
 use rustc_hash::FxHashMap;
 
 const STATE_VERSION: u32 = 1;
@@ -97,16 +97,6 @@ impl Triples {
         }
     }
 
-    /// The serialized state: (x, t_x, T, weight) per group (see `codec::write_records`).
-    pub fn encoded_len(&self) -> usize {
-        records_len::<4>(self.groups.len())
-    }
-
-    pub fn write_to(&self, out: &mut [u8]) {
-        let records = self.groups.iter().map(|g| [g.x, g.t_x, g.big_t, g.weight]);
-        write_records(out, STATE_VERSION, records);
-    }
-
     /// Reads `write_to`'s bytes, every group checked as `add` checks a customer.
     pub fn from_bytes(bytes: &[u8]) -> Result<Triples, DecodeError> {
         let mut triples = Triples::default();
@@ -132,6 +122,18 @@ impl Triples {
 
     pub fn customers(&self) -> f64 {
         self.customers
+    }
+}
+
+impl EncodedState for Triples {
+    /// The serialized state: (x, t_x, T, weight) per group (see `codec::write_records`).
+    fn encoded_len(&self) -> usize {
+        records_len::<4>(self.groups.len())
+    }
+
+    fn write_to(&self, out: &mut [u8]) {
+        let records = self.groups.iter().map(|g| [g.x, g.t_x, g.big_t, g.weight]);
+        write_records(out, STATE_VERSION, records);
     }
 }
 
