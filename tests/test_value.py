@@ -276,3 +276,22 @@ def test_pareto_nbd_fit_and_predictions(db, cdnow_summary):
     assert scalar(db, f"SELECT expected_purchases({model}, 39)") == pytest.approx(1.2133906687451361, rel=1e-9)
     assert_clear_error(db, 'SELECT pareto_nbd_fit(x, t_x, "T") FROM (VALUES (1.0, 3.0, 2.0)) v(x, t_x, "T")',
                        "22023", "pareto_nbd_fit")
+
+
+@pytest.mark.parametrize("fit", ["bgnbd_fit", "pareto_nbd_fit"])
+def test_fits_without_repeat_purchases_are_refused(db, fit):
+    """Without a repeat purchase nothing is known of dropping out: an error, not a model whose
+    dropout parameters stayed where the optimiser started."""
+    assert_clear_error(db, f'SELECT {fit}(x, t_x, "T") FROM (VALUES (0.0, 0.0, 10.0), (0.0, 0.0, 20.0)) v(x, t_x, "T")',
+                       "22023", "no customer has a repeat purchase")
+
+
+def test_a_fit_that_does_not_converge_warns_and_its_model_is_refused(db):
+    """One customer: the likelihood has no maximum, the fit runs out of iterations."""
+    notices = []
+    # The diagnostic is only valid inside the handler: keep its fields.
+    db.add_notice_handler(lambda diag: notices.append((diag.severity, diag.message_primary)))
+    text = scalar(db, 'SELECT bgnbd_fit(x, t_x, "T")::text FROM (VALUES (3.0, 5.0, 10.0)) v(x, t_x, "T")')
+    assert '"converged":false' in text
+    assert any(severity == "WARNING" and "did not converge" in message for severity, message in notices)
+    assert_clear_error(db, f"SELECT p_alive('{text}'::bgnbd_model, 1, 1, 2)", "22023", "did not converge")

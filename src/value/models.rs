@@ -67,8 +67,14 @@ v1_function!(bgnbd_fit_final, pg_finfo_bgnbd_fit_final, |call| {
     if triples.customers() == 0.0 {
         return call.null();
     }
+    refuse_without_repeat_purchases("bgnbd_fit", triples);
     let fitted = BgNbd::fit(triples);
-    warn_unless_converged("bgnbd_fit", fitted.converged, fitted.iterations);
+    warn_unless_converged(
+        "bgnbd_fit",
+        fitted.converged,
+        fitted.iterations,
+        TRIPLES_ADVICE,
+    );
     stored(&fitted)
 });
 
@@ -81,8 +87,14 @@ v1_function!(
         if triples.customers() == 0.0 {
             return call.null();
         }
+        refuse_without_repeat_purchases("pareto_nbd_fit", triples);
         let fitted = ParetoNbd::fit(triples);
-        warn_unless_converged("pareto_nbd_fit", fitted.converged, fitted.iterations);
+        warn_unless_converged(
+            "pareto_nbd_fit",
+            fitted.converged,
+            fitted.iterations,
+            TRIPLES_ADVICE,
+        );
         stored(&fitted)
     }
 );
@@ -146,18 +158,38 @@ v1_function!(
             return call.null();
         }
         let fitted = GammaGamma::fit(&collector.spends);
-        warn_unless_converged("gamma_gamma_fit", fitted.converged, fitted.iterations);
+        warn_unless_converged(
+            "gamma_gamma_fit",
+            fitted.converged,
+            fitted.iterations,
+            "Check the input: enough repeat customers, mean spends in one currency.",
+        );
         stored(&fitted)
     }
 );
 
-fn warn_unless_converged(function: &str, converged: bool, iterations: usize) {
+const TRIPLES_ADVICE: &str =
+    "Check the input: enough customers, repeat purchases among them, one time unit for x, t_x and T.";
+
+/// Without any repeat purchase the likelihood says nothing of dropping out: the fit would
+/// "converge" with its dropout parameters where they started. An error rather than that model.
+fn refuse_without_repeat_purchases(function: &str, triples: &Triples) {
+    if triples.groups().iter().all(|g| g.x == 0.0) {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("{function}: no customer has a repeat purchase (x > 0), so the model cannot be fitted"),
+            Some("Fit on a longer calibration period, or on more customers.".into()),
+        );
+    }
+}
+
+fn warn_unless_converged(function: &str, converged: bool, iterations: usize, advice: &str) {
     if !converged {
         pgrx::ereport!(
             PgLogLevel::WARNING,
             PgSqlErrorCode::ERRCODE_WARNING,
             format!("{function}: the fit did not converge in {iterations} iterations; the model is flagged \"converged\": false and its predictions are refused"),
-            "Check the input (enough customers, repeat purchases among them, one time unit for x, t_x and T)."
+            advice
         );
     }
 }
