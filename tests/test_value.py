@@ -90,6 +90,15 @@ def test_bgnbd_fit_is_the_same_in_a_parallel_plan(db, cdnow_summary):
     plan = "\n".join(r[0] for r in db.execute('EXPLAIN SELECT bgnbd_fit(x, t_x, "T") FROM bgnbd_many').fetchall())
     assert "Partial Aggregate" in plan
     assert scalar(db, 'SELECT bgnbd_fit(x, t_x, "T")::text FROM bgnbd_many') == serial_many
+    # The other two fitting aggregates, serial against parallel, to the bit.
+    for fit in ('pareto_nbd_fit(x, t_x, "T")', "gamma_gamma_fit(x, zbar)"):
+        db.execute("RESET max_parallel_workers_per_gather")
+        db.execute("SET max_parallel_workers_per_gather = 0")
+        alone = scalar(db, f"SELECT {fit}::text FROM bgnbd_many")
+        force_parallel(db)
+        plan = "\n".join(r[0] for r in db.execute(f"EXPLAIN SELECT {fit} FROM bgnbd_many").fetchall())
+        assert "Partial Aggregate" in plan, fit
+        assert scalar(db, f"SELECT {fit}::text FROM bgnbd_many") == alone, fit
     db.execute("DROP TABLE bgnbd_many")
     # 20 copies of every customer: the same parameters as the customers once.
     once, twenty = model_fields(db, f"SELECT '{serial}'::bgnbd_model"), model_fields(db, f"SELECT '{serial_many}'::bgnbd_model")
@@ -227,6 +236,15 @@ def test_btyd_history_feeds_the_fit_serial_and_parallel(db, cdnow_sample_orders)
     serial = scalar(db, query)
     force_parallel(db)
     assert scalar(db, query) == serial
+    # Under GROUP BY the planner keeps btyd_history whole; over all the orders at once (as if
+    # one customer's) it splits it over workers: serialize, deserialize and combine run, and
+    # give the same history.
+    one = "SELECT btyd_history(order_date, amount, '1997-09-30', '7 days')::text FROM history_orders"
+    plan = "\n".join(r[0] for r in db.execute(f"EXPLAIN {one}").fetchall())
+    assert "Partial Aggregate" in plan
+    parallel_one = scalar(db, one)
+    db.execute("SET max_parallel_workers_per_gather = 0")
+    assert scalar(db, one) == parallel_one
     db.execute("DROP TABLE history_orders")
     import json
     fitted = json.loads(serial)
