@@ -240,3 +240,31 @@ CREATE FUNCTION p_alive(model pareto_nbd_model, x double precision, t_x double p
     AS 'MODULE_PATHNAME', 'pareto_nbd_p_alive_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION p_alive(pareto_nbd_model, double precision, double precision, double precision) IS
 'Probability that a customer with history (x, t_x, T) is still active, under a Pareto/NBD model.';
+
+-- ---------------------------------------------------------------------------------------------
+-- btyd_histories: every customer's history in one pass over the orders.
+
+CREATE TYPE btyd_customer AS (customer_id bigint, x double precision, t_x double precision, "T" double precision, mean_spend double precision);
+COMMENT ON TYPE btyd_customer IS 'One customer''s purchase history as btyd_histories returns it: the customer id and the fields of btyd_history.';
+
+CREATE FUNCTION btyd_histories_trans(internal, bigint, date, double precision, date, interval) RETURNS internal
+    AS 'MODULE_PATHNAME', 'btyd_histories_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION btyd_histories_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'btyd_histories_combine' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION btyd_histories_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'btyd_histories_serialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION btyd_histories_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'btyd_histories_deserialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION btyd_histories_final(internal) RETURNS btyd_customer[]
+    AS 'MODULE_PATHNAME', 'btyd_histories_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE btyd_histories(customer_id bigint, order_date date, amount double precision, calibration_end date, unit interval) (
+    SFUNC = btyd_histories_trans, STYPE = internal, FINALFUNC = btyd_histories_final,
+    COMBINEFUNC = btyd_histories_combine, SERIALFUNC = btyd_histories_serialize,
+    DESERIALFUNC = btyd_histories_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE btyd_histories(bigint, date, double precision, date, interval) IS
+'Every customer''s (x, t_x, T, mean_spend) from one pass over the orders, as an array by customer id (unnest it); the numbers of btyd_history under GROUP BY customer_id. Customers without a purchase day up to calibration_end are left out.';
+COMMENT ON FUNCTION btyd_histories_trans(internal, bigint, date, double precision, date, interval) IS 'Transition function of btyd_histories.';
+COMMENT ON FUNCTION btyd_histories_combine(internal, internal) IS 'Combine function of btyd_histories.';
+COMMENT ON FUNCTION btyd_histories_serialize(internal) IS 'Serialize function of btyd_histories.';
+COMMENT ON FUNCTION btyd_histories_deserialize(bytea, internal) IS 'Deserialize function of btyd_histories.';
+COMMENT ON FUNCTION btyd_histories_final(internal) IS 'Final function of btyd_histories.';

@@ -1,7 +1,9 @@
 """The extension as a package: install into a schema, drop cleanly, document every function."""
+import re
+
 import pytest
 
-from conftest import connect, fresh_database, scalar
+from conftest import ROOT, connect, fresh_database, scalar
 
 
 def test_every_function_aggregate_and_type_has_a_comment(db):
@@ -13,6 +15,25 @@ def test_every_function_aggregate_and_type_has_a_comment(db):
     ).fetchall()
     assert undocumented == []
     assert scalar(db, "SELECT count(*) FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid WHERE e.extname = 'rfm_segment'") > 20
+
+
+def test_every_function_has_a_reference_entry(db):
+    """Each function and aggregate a user calls (not a type's or an aggregate's support
+    function) is named in a heading of docs/reference.md."""
+    headings = "\n".join(line for line in (ROOT / "docs/reference.md").read_text().splitlines()
+                         if line.startswith("#"))
+    names = [row[0] for row in db.execute(
+        """SELECT DISTINCT p.proname FROM pg_proc p
+           JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+           JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'rfm_segment'
+           WHERE NOT EXISTS (SELECT FROM pg_aggregate a WHERE p.oid IN (a.aggtransfn, a.aggfinalfn,
+                               a.aggcombinefn, a.aggserialfn, a.aggdeserialfn))
+             AND NOT EXISTS (SELECT FROM pg_type t WHERE p.oid IN (t.typinput, t.typoutput,
+                               t.typreceive, t.typsend))
+           ORDER BY 1""").fetchall()]
+    assert len(names) > 30
+    missing = [name for name in names if not re.search(rf"\b{name}\b", headings)]
+    assert not missing, f"no reference entry: {missing}"
 
 
 def test_every_function_is_immutable_and_parallel_safe(db):

@@ -276,6 +276,79 @@ def test_btyd_history_edges(db):
     assert scalar(db, "SELECT btyd_history(d, 1.0, '2024-01-31', '1 day') IS NULL FROM (VALUES (date '2024-02-01')) v(d)")
 
 
+HISTORIES = """SELECT h.* FROM unnest((SELECT btyd_histories(id, order_date, amount, '1997-09-30', '7 days')
+                                        FROM {table})) AS h ORDER BY customer_id"""
+
+
+def test_btyd_histories_equal_lifetimes_summary_data(db, cdnow_sample_orders):
+    """One pass over the CDNOW sample's orders gives, per customer, what lifetimes 0.11.3's
+    utils.summary_data_from_transaction_data (freq='D', freq_multiplier=7: weeks from days)
+    computes from the same orders."""
+    import pandas
+    from lifetimes.utils import summary_data_from_transaction_data
+    orders = pandas.DataFrame(db.execute("SELECT id, order_date, amount FROM sample_orders").fetchall(),
+                              columns=["id", "date", "amount"])
+    orders["date"] = pandas.to_datetime(orders["date"])
+    expected = summary_data_from_transaction_data(
+        orders, "id", "date", monetary_value_col="amount", observation_period_end="1997-09-30",
+        freq="D", freq_multiplier=7).sort_index()
+    rows = db.execute(HISTORIES.format(table="sample_orders")).fetchall()
+    assert [r[0] for r in rows] == list(expected.index)
+    for (_, x, t_x, big_t, mean), (_, e) in zip(rows, expected.iterrows()):
+        assert (x, t_x, big_t) == pytest.approx((e.frequency, e.recency, e["T"]), rel=1e-12)
+        assert (mean or 0.0) == pytest.approx(e.monetary_value, rel=1e-12)
+
+
+def test_btyd_histories_equal_btyd_history_bit_for_bit_serial_and_parallel(db):
+    """Many customers over several of the one-pass path's batches (2^20 orders), same-day
+    orders, returns on purchase days and alone, orders after the calibration end, NULL amounts:
+    the one pass gives every customer exactly what btyd_history gives under GROUP BY, also with
+    the orders split over parallel workers."""
+    db.execute("DROP TABLE IF EXISTS many_orders")
+    db.execute("""CREATE TABLE many_orders AS
+                  SELECT (i * 7919) % 150001 - 50000 AS id, date '2020-01-01' + ((i * 31) % 800)::int AS order_date,
+                         CASE WHEN i % 17 = 0 THEN -3.5 WHEN i % 101 = 0 THEN NULL ELSE (i % 97) * 1.37 END AS amount
+                  FROM generate_series(1::bigint, 2200000) i""")
+    db.execute("ANALYZE many_orders")
+    per_customer = """SELECT id, (h).x, (h).t_x, (h)."T", (h).mean_spend FROM (
+                        SELECT id, btyd_history(order_date, amount, '2021-12-31', '3 days') h
+                        FROM many_orders GROUP BY id) s WHERE h IS NOT NULL ORDER BY id"""
+    one_pass = """SELECT h.* FROM unnest((SELECT btyd_histories(id, order_date, amount, '2021-12-31', '3 days')
+                                          FROM many_orders)) AS h ORDER BY customer_id"""
+    expected = db.execute(per_customer).fetchall()
+    assert len(expected) > 100_000
+    assert db.execute(one_pass).fetchall() == expected
+    force_parallel(db)
+    plan = "\n".join(r[0] for r in db.execute(f"EXPLAIN {one_pass}").fetchall())
+    assert "Partial Aggregate" in plan
+    assert db.execute(one_pass).fetchall() == expected
+    db.execute("DROP TABLE many_orders")
+
+
+@pytest.mark.parametrize("query,sqlstate,words", [
+    ("SELECT btyd_histories(1, d, 1.0, '2024-01-01', NULL) FROM (VALUES (date '2023-05-01')) v(d)", "22004", "unit"),
+    ("SELECT btyd_histories(1, d, 1.0, NULL, '1 day') FROM (VALUES (date '2023-05-01')) v(d)", "22004", "calibration_end"),
+    ("SELECT btyd_histories(1, d, 1.0, '2024-01-01', '-1 day') FROM (VALUES (date '2023-05-01')) v(d)", "22023", "unit"),
+    ("SELECT btyd_histories(1, d, 1.0, '-infinity', '1 day') FROM (VALUES (date '2023-05-01')) v(d)", "22008", "finite"),
+    ("SELECT btyd_histories(1, d, 1.0, '2024-01-01', '1 day') FROM (VALUES (date 'infinity')) v(d)", "22008", "infinity"),
+    ("SELECT btyd_histories(1, d, 1.0, '2024-01-01', u) FROM (VALUES (date '2023-05-01', interval '1 day'), ('2023-06-01', '7 days')) v(d, u)", "22023", "same on every row"),
+    ("SELECT btyd_histories(1, d, 'Infinity', '2024-01-01', '1 day') FROM (VALUES (date '2023-05-01')) v(d)", "22003", "inf"),
+])
+def test_btyd_histories_bad_input(db, query, sqlstate, words):
+    assert_clear_error(db, query, sqlstate, words)
+
+
+def test_btyd_histories_edges(db):
+    # No order up to the calibration end: an empty array; no row at all: NULL, like sum().
+    assert scalar(db, "SELECT btyd_histories(1, d, 1.0, '2024-01-31', '1 day') = '{}' FROM (VALUES (date '2024-02-01')) v(d)")
+    assert scalar(db, "SELECT btyd_histories(1, d, 1.0, '2024-01-31', '1 day') IS NULL FROM (VALUES (date '2024-02-01')) v(d) WHERE false")
+    # Orders without a customer or a date are skipped; a customer with returns only is left out.
+    rows = db.execute("""SELECT h.* FROM unnest((SELECT btyd_histories(c, d, a, '2024-01-31', '1 day') FROM (VALUES
+                           (1, date '2024-01-01', 10.0), (NULL, '2024-01-02', 5.0), (1, NULL, 5.0), (2, '2024-01-03', -4.0),
+                           (9223372036854775807, '2024-01-30', 1.0)) v(c, d, a))) h""").fetchall()
+    assert rows == [(1, 0.0, 0.0, 30.0, None), (9223372036854775807, 0.0, 0.0, 1.0, None)]
+
+
 LIFETIMES_PARETO = dict(r=0.5532676239239321, alpha=10.577677417703503, s=0.6061517085761136, beta=11.666265275718503)
 
 

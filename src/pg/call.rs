@@ -152,6 +152,61 @@ impl Call {
         }
     }
 
+    /// An array of the composite type whose array this function is declared to return, one
+    /// element per row (each value None for NULL), made in the current memory context.
+    pub fn composite_array<const N: usize>(
+        self,
+        rows: impl ExactSizeIterator<Item = [Option<Datum>; N]>,
+    ) -> Datum {
+        // SAFETY: the function's declared result type (from pg_proc, so also right for an
+        // aggregate's final function) is an array of a composite type, checked; each element is
+        // formed from as many values as the type has attributes (asserted) and copied into a
+        // composite datum in the current context, which construct_md_array copies from. The
+        // descriptor is pinned by lookup_rowtype_tupdesc and released after the last row.
+        unsafe {
+            let array_type = pg_sys::get_func_rettype((*(*self.fcinfo).flinfo).fn_oid);
+            let element_type = pg_sys::get_element_type(array_type);
+            assert!(
+                element_type != pg_sys::InvalidOid && pg_sys::type_is_rowtype(element_type),
+                "the function is declared to return an array of a composite type"
+            );
+            let desc = pg_sys::lookup_rowtype_tupdesc(element_type, -1);
+            assert_eq!((*desc).natts as usize, N, "one value per attribute");
+            let count = rows.len();
+            let mut elements: Vec<Datum> = Vec::with_capacity(count);
+            for row in rows {
+                let mut nulls = row.map(|value| value.is_none());
+                let mut values = row.map(|value| value.unwrap_or(Datum::from(0)));
+                let tuple = pg_sys::heap_form_tuple(desc, values.as_mut_ptr(), nulls.as_mut_ptr());
+                elements.push(pg_sys::heap_copy_tuple_as_datum(tuple, desc));
+                pg_sys::heap_freetuple(tuple);
+            }
+            pg_sys::DecrTupleDescRefCount(desc);
+            let (mut length, mut by_value, mut align) = (0i16, false, 0 as std::ffi::c_char);
+            pg_sys::get_typlenbyvalalign(element_type, &mut length, &mut by_value, &mut align);
+            let mut dims = [i32::try_from(count).unwrap_or_else(|_| {
+                super::errors::raise(
+                    pgrx::PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                    format!("rfm_segment: {count} rows are more than an array holds"),
+                    None,
+                )
+            })];
+            let mut lower_bounds = [1i32];
+            let array = pg_sys::construct_md_array(
+                elements.as_mut_ptr(),
+                std::ptr::null_mut(),
+                i32::from(count > 0), // no dimension at all for an empty array
+                dims.as_mut_ptr(),
+                lower_bounds.as_mut_ptr(),
+                element_type,
+                length.into(),
+                by_value,
+                align,
+            );
+            Datum::from(array)
+        }
+    }
+
     /// Returns SQL NULL from this call.
     pub fn null(self) -> Datum {
         // SAFETY: sets the result's isnull flag of the current call.

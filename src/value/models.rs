@@ -1,6 +1,7 @@
 //! The SQL surface of the buy-till-you-die models: `bgnbd_fit` and `gamma_gamma_fit`
 //! aggregates building storable models, and the accessors that predict from them.
 
+use super::histories::interval_days;
 use crate::pg::datum::{self, new_varlena};
 use crate::pg::{errors, Call};
 use crate::v1_function;
@@ -10,7 +11,6 @@ use pgrx::{PgLogLevel, PgSqlErrorCode};
 use segment_core::value::bgnbd::BgNbd;
 use segment_core::value::clv::{customer_clv, prospect_clv, ClvError};
 use segment_core::value::gamma_gamma::{BadSpend, GammaGamma, NoFiniteMean, Spend, SpendCollector};
-use segment_core::value::history::{Calibration, CalibrationMismatch, OrderDays};
 use segment_core::value::model::{self, StoredModel};
 use segment_core::value::pareto_nbd::ParetoNbd;
 use segment_core::value::triples::{self, BadTriple, Triples};
@@ -529,109 +529,3 @@ fn clv_prospect(
         month,
     )))
 }
-
-// ---------------------------------------------------------------------------------------------
-// btyd_history(order_date, amount, calibration_end, unit) -> btyd_history: a customer's
-// (x, t_x, T, mean_spend) from their orders.
-
-const HISTORY_HINT: &str = "btyd_history(order_date, amount, calibration_end => '1997-09-30', unit => '7 days'), per customer with GROUP BY customer_id; the same calibration_end and unit on every row.";
-
-v1_function!(btyd_history_trans, pg_finfo_btyd_history_trans, |call| {
-    let unit_days = match call.interval(4) {
-        None => errors::null_parameter("btyd_history", "unit", HISTORY_HINT),
-        Some(unit) => interval_days(unit),
-    };
-    if unit_days <= 0.0 {
-        errors::parameter_out_of_range(
-            "btyd_history",
-            "unit",
-            unit_days,
-            "a positive interval",
-            HISTORY_HINT,
-        );
-    }
-    let end_day = match call.date(3) {
-        None => errors::null_parameter("btyd_history", "calibration_end", HISTORY_HINT),
-        Some(day) if day == i32::MIN || day == i32::MAX => errors::raise(
-            PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
-            "btyd_history: calibration_end must be a finite date".into(),
-            Some(HISTORY_HINT.into()),
-        ),
-        Some(day) => day,
-    };
-    let (state, orders) = call.transition_state::<OrderDays>();
-    if let Err(CalibrationMismatch(known, given)) =
-        orders.set_calibration(Calibration { end_day, unit_days })
-    {
-        errors::raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("btyd_history: calibration_end and unit must be the same on every row, got {known:?} and {given:?}"),
-            Some(HISTORY_HINT.into()),
-        );
-    }
-    let Some(day) = call.date(1) else {
-        return state; // an order without a date is skipped
-    };
-    if day == i32::MIN || day == i32::MAX {
-        errors::raise(
-            PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
-            "btyd_history: an order on -infinity or infinity has no day".into(),
-            Some("Leave such orders out with WHERE isfinite(order_date).".into()),
-        );
-    }
-    let amount = call.f64(2).map_or(0.0, |a| {
-        segment_core::validate::finite(a)
-            .unwrap_or_else(|bad| errors::bad_value("btyd_history", bad))
-    });
-    orders.add(day, amount);
-    state
-});
-
-/// An interval in days, its months as 30 days.
-fn interval_days(unit: Interval) -> f64 {
-    f64::from(unit.months()) * 30.0
-        + f64::from(unit.days())
-        + unit.micros() as f64 / 86_400_000_000.0
-}
-
-v1_function!(
-    btyd_history_combine,
-    pg_finfo_btyd_history_combine,
-    |call| {
-        call.combine::<OrderDays>(|first, second| {
-        if let Err(CalibrationMismatch(known, given)) = first.merge(second) {
-            errors::raise(
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                format!("btyd_history: calibration_end and unit must be the same on every row, got {known:?} and {given:?}"),
-                Some(HISTORY_HINT.into()),
-            );
-        }
-    })
-    }
-);
-
-v1_function!(
-    btyd_history_serialize,
-    pg_finfo_btyd_history_serialize,
-    |call| { call.serialize_state::<OrderDays>("btyd_history") }
-);
-
-v1_function!(
-    btyd_history_deserialize,
-    pg_finfo_btyd_history_deserialize,
-    |call| { call.deserialize_state(OrderDays::from_bytes) }
-);
-
-v1_function!(btyd_history_final, pg_finfo_btyd_history_final, |call| {
-    let orders = call.state::<OrderDays>(0).expect("STRICT");
-    let Some(history) = orders.history() else {
-        return call.null(); // no purchase day up to the calibration end
-    };
-    let float = |x: f64| pg_sys::Datum::from(x.to_bits());
-    call.composite(&[
-        Some(float(history.x)),
-        Some(float(history.t_x)),
-        Some(float(history.big_t)),
-        history.mean_spend.map(float),
-    ])
-});

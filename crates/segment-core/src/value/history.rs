@@ -13,6 +13,7 @@
 //! calibration end are not read (they are the holdout period).
 
 use crate::codec::{read_records, records_len, write_records, DecodeError, EncodedState};
+use crate::sum::CompensatedSum;
 
 /// The statistics of one customer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -35,6 +36,20 @@ pub struct Calibration {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CalibrationMismatch(pub Calibration, pub Calibration);
 
+/// Sets the calibration of a state, or checks that it is the one set.
+pub(super) fn agree(
+    known: &mut Option<Calibration>,
+    given: Calibration,
+) -> Result<(), CalibrationMismatch> {
+    match *known {
+        Some(known) if known != given => Err(CalibrationMismatch(known, given)),
+        _ => {
+            *known = Some(given);
+            Ok(())
+        }
+    }
+}
+
 /// The transition state of `btyd_history`: one customer's orders (day, amount).
 #[derive(Clone, Debug, Default)]
 pub struct OrderDays {
@@ -42,18 +57,59 @@ pub struct OrderDays {
     calibration: Option<Calibration>,
 }
 
+/// The orders of one customer on one day: a purchase day when any of them is a purchase (a
+/// non-negative amount), worth their net amount.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct OrderDay {
+    pub purchase: bool,
+    pub net: CompensatedSum,
+}
+
+impl OrderDay {
+    #[inline]
+    pub fn add(&mut self, amount: f64) {
+        self.purchase |= amount >= 0.0;
+        self.net.add(amount);
+    }
+
+    #[inline]
+    pub fn merge(&mut self, other: &OrderDay) {
+        self.purchase |= other.purchase;
+        self.net.add(other.net.sum());
+        self.net.add(other.net.compensation());
+    }
+}
+
+/// The history of a customer from their days (ascending, each once, none after the
+/// calibration end); None without a purchase day. Both `btyd_history` and the one-pass
+/// `btyd_histories` end here, so they give the same numbers.
+pub fn history_of_days(
+    days: impl Iterator<Item = (i32, OrderDay)>,
+    calibration: Calibration,
+) -> Option<History> {
+    let mut purchase_days = days.filter(|(_, day)| day.purchase);
+    let (first, _) = purchase_days.next()?;
+    let (mut last, mut repeats, mut repeat_spend) = (first, 0u32, CompensatedSum::default());
+    for (day, orders) in purchase_days {
+        debug_assert!(day > last && day <= calibration.end_day);
+        last = day;
+        repeats += 1;
+        repeat_spend.add(orders.net.value());
+    }
+    Some(History {
+        x: f64::from(repeats),
+        t_x: f64::from(last - first) / calibration.unit_days,
+        big_t: f64::from(calibration.end_day - first) / calibration.unit_days,
+        mean_spend: (repeats > 0).then(|| repeat_spend.value() / f64::from(repeats)),
+    })
+}
+
 const STATE_VERSION: u32 = 1;
 
 impl OrderDays {
     /// Records the parameters, the same on every row.
     pub fn set_calibration(&mut self, calibration: Calibration) -> Result<(), CalibrationMismatch> {
-        match self.calibration {
-            Some(known) if known != calibration => Err(CalibrationMismatch(known, calibration)),
-            _ => {
-                self.calibration = Some(calibration);
-                Ok(())
-            }
-        }
+        agree(&mut self.calibration, calibration)
     }
 
     pub fn add(&mut self, day: i32, amount: f64) {
@@ -70,58 +126,34 @@ impl OrderDays {
 
     /// The customer's history; None without a purchase day up to the calibration end.
     pub fn history(&self) -> Option<History> {
-        let Calibration { end_day, unit_days } = self.calibration?;
+        let calibration = self.calibration?;
         let mut orders: Vec<(i32, f64)> = self
             .orders
             .iter()
             .copied()
-            .filter(|&(day, _)| day <= end_day)
+            .filter(|&(day, _)| day <= calibration.end_day)
             .collect();
         orders.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        // (day, net amount) of each purchase day, in order.
-        let mut days: Vec<(i32, f64)> = Vec::new();
-        for same_day in orders.chunk_by(|a, b| a.0 == b.0) {
-            if same_day.iter().any(|&(_, amount)| amount >= 0.0) {
-                days.push((
-                    same_day[0].0,
-                    same_day.iter().map(|&(_, amount)| amount).sum(),
-                ));
-            }
-        }
-        let (first, last) = (days.first()?.0, days.last()?.0);
-        let repeat = &days[1..];
-        let mean_spend = (!repeat.is_empty())
-            .then(|| repeat.iter().map(|&(_, amount)| amount).sum::<f64>() / repeat.len() as f64);
-        Some(History {
-            x: repeat.len() as f64,
-            t_x: f64::from(last - first) / unit_days,
-            big_t: f64::from(end_day - first) / unit_days,
-            mean_spend,
-        })
+        let days = orders.chunk_by(|a, b| a.0 == b.0).map(|same_day| {
+            let mut day = OrderDay::default();
+            same_day.iter().for_each(|&(_, amount)| day.add(amount));
+            (same_day[0].0, day)
+        });
+        history_of_days(days, calibration)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<OrderDays, DecodeError> {
-        let day = |d: f64| (d.fract() == 0.0 && d.abs() <= f64::from(i32::MAX)).then_some(d as i32);
         let records = read_records(bytes, "btyd_history state", STATE_VERSION, |[a, b]| {
             Ok::<_, &str>((a, b))
         })?;
         let Some((&(end, unit), orders)) = records.split_first() else {
             return Err(DecodeError("btyd_history state: no header".into()));
         };
-        let calibration = if end.is_nan() && unit.is_nan() {
-            None
-        } else {
-            match (day(end), unit > 0.0 && unit.is_finite()) {
-                (Some(end_day), true) => Some(Calibration {
-                    end_day,
-                    unit_days: unit,
-                }),
-                _ => return Err(DecodeError("btyd_history state: bad calibration".into())),
-            }
-        };
+        let calibration = decode_calibration(end, unit)
+            .map_err(|why| DecodeError(format!("btyd_history state: {why}")))?;
         let orders = orders
             .iter()
-            .map(|&(d, amount)| match day(d) {
+            .map(|&(d, amount)| match whole_day(d) {
                 Some(d) if amount.is_finite() => Ok((d, amount)),
                 _ => Err(DecodeError("btyd_history state: bad order".into())),
             })
@@ -133,6 +165,32 @@ impl OrderDays {
     }
 }
 
+/// A day number as stored (a whole double within i32).
+fn whole_day(d: f64) -> Option<i32> {
+    (d.fract() == 0.0 && d.abs() <= f64::from(i32::MAX)).then_some(d as i32)
+}
+
+/// The calibration of a header record: both NaN when unset.
+pub(super) fn decode_calibration(end: f64, unit: f64) -> Result<Option<Calibration>, &'static str> {
+    if end.is_nan() && unit.is_nan() {
+        return Ok(None);
+    }
+    match (whole_day(end), unit > 0.0 && unit.is_finite()) {
+        (Some(end_day), true) => Ok(Some(Calibration {
+            end_day,
+            unit_days: unit,
+        })),
+        _ => Err("bad calibration"),
+    }
+}
+
+pub(super) fn encode_calibration(calibration: Option<Calibration>) -> [f64; 2] {
+    match calibration {
+        Some(c) => [f64::from(c.end_day), c.unit_days],
+        None => [f64::NAN, f64::NAN],
+    }
+}
+
 impl EncodedState for OrderDays {
     /// The parameters as the first record (NaN when unset), then (day, amount) per order.
     fn encoded_len(&self) -> usize {
@@ -140,10 +198,7 @@ impl EncodedState for OrderDays {
     }
 
     fn write_to(&self, out: &mut [u8]) {
-        let head = match self.calibration {
-            Some(c) => [f64::from(c.end_day), c.unit_days],
-            None => [f64::NAN, f64::NAN],
-        };
+        let head = encode_calibration(self.calibration);
         let orders = self
             .orders
             .iter()

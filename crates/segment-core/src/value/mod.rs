@@ -5,6 +5,7 @@
 pub mod bgnbd;
 pub mod clv;
 pub mod gamma_gamma;
+pub mod histories;
 pub mod history;
 pub mod model;
 pub mod optimize;
