@@ -268,3 +268,10 @@ COMMENT ON FUNCTION btyd_histories_combine(internal, internal) IS 'Combine funct
 COMMENT ON FUNCTION btyd_histories_serialize(internal) IS 'Serialize function of btyd_histories.';
 COMMENT ON FUNCTION btyd_histories_deserialize(bytea, internal) IS 'Deserialize function of btyd_histories.';
 COMMENT ON FUNCTION btyd_histories_final(internal) IS 'Final function of btyd_histories.';
+
+-- The probability of n purchases of a new customer under BG/NBD.
+CREATE FUNCTION p_purchases(model bgnbd_model, n integer, t double precision)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'bgnbd_p_purchases_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION p_purchases(bgnbd_model, integer, double precision) IS
+'Probability that a customer just acquired makes exactly n repeat purchases in the first t, under a BG/NBD model (FHL 2005, eq. 8); t in the unit of the fit.';

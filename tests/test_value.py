@@ -119,6 +119,19 @@ def test_bgnbd_predictions_equal_lifetimes(db):
     assert scalar(db, f"SELECT expected_purchases({model}, 39)") == pytest.approx(1.1967231933207985, rel=1e-9)
 
 
+def test_p_purchases_equals_lifetimes(db):
+    """lifetimes 0.11.3, BetaGeoFitter.probability_of_n_purchases_up_to_time with the parameters
+    fitted to the CDNOW sample."""
+    model = ('{"r": 0.242593, "alpha": 4.413532, "a": 0.792886, "b": 2.425754, "log_likelihood": 0, '
+             '"customers": 2357, "iterations": 1, "converged": true}')
+    for t, n, expected in [(39, 0, 0.5743071817198866), (39, 2, 0.08532243073340832),
+                           (520, 40, 0.0007613350049456521), (39, 60, 9.131101139536718e-07)]:
+        p = scalar(db, "SELECT p_purchases(%s::bgnbd_model, %s, %s)", (model, n, t))
+        assert p == pytest.approx(expected, rel=1e-9)
+    assert_clear_error(db, f"SELECT p_purchases('{model}'::bgnbd_model, -1, 39)", "22023", "n = -1")
+    assert_clear_error(db, f"SELECT p_purchases('{model}'::bgnbd_model, 1, -39)", "22023", "t = -39")
+
+
 def test_gamma_gamma_fit_and_spend_equal_the_paper_and_lifetimes(db, cdnow_summary):
     fitted = model_fields(db, "SELECT gamma_gamma_fit(x, zbar) FROM cdnow_summary")
     assert fitted["customers"] == 946  # the repeat customers; x = 0 rows are left out

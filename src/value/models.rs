@@ -357,6 +357,23 @@ fn bgnbd_p_alive(model: &[u8], x: f64, t_x: f64, big_t: f64) -> f64 {
     fitted.p_alive(x, t_x, big_t)
 }
 
+#[pg_extern(sql = false)]
+fn bgnbd_p_purchases(model: &[u8], n: i32, t: f64) -> f64 {
+    const NAME: &str = "p_purchases";
+    let fitted = usable_bgnbd(NAME, model);
+    let t = checked_horizon(NAME, t);
+    let n = u32::try_from(n).unwrap_or_else(|_| {
+        errors::parameter_out_of_range(NAME, "n", n, "[0, 2147483647]", "n is a number of purchases.")
+    });
+    fitted.p_purchases(n, t).unwrap_or_else(|| {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("{NAME}: the probability of {n} purchases in t = {t} needs more than ten million terms"),
+            Some("t is far beyond the customers' observed ages; predict a shorter period.".into()),
+        )
+    })
+}
+
 fn usable_pareto_nbd(function: &str, bytes: &[u8]) -> ParetoNbd {
     let fitted = decoded::<ParetoNbd>(bytes);
     refuse_unconverged(function, fitted.converged);

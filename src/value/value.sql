@@ -70,6 +70,12 @@ CREATE FUNCTION p_alive(model bgnbd_model, x double precision, t_x double precis
 COMMENT ON FUNCTION p_alive(bgnbd_model, double precision, double precision, double precision) IS
 'Probability that a customer with history (x, t_x, T) is still active, under a BG/NBD model.';
 
+CREATE FUNCTION p_purchases(model bgnbd_model, n integer, t double precision)
+    RETURNS double precision
+    AS 'MODULE_PATHNAME', 'bgnbd_p_purchases_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION p_purchases(bgnbd_model, integer, double precision) IS
+'Probability that a customer just acquired makes exactly n repeat purchases in the first t, under a BG/NBD model (FHL 2005, eq. 8); t in the unit of the fit.';
+
 CREATE TYPE gamma_gamma_model;
 CREATE FUNCTION gamma_gamma_model_in(cstring) RETURNS gamma_gamma_model
     AS 'MODULE_PATHNAME', 'gamma_gamma_model_in_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;

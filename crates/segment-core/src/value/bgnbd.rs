@@ -141,6 +141,26 @@ impl BgNbd {
         }
     }
 
+    /// The probability that a customer just acquired makes exactly `n` repeat purchases in the
+    /// first `t` (FHL 2005, eq. 8): still active after n purchases, or dropped out after the
+    /// n-th with a Poisson count of at least n before. None when the tail sum would need more
+    /// than ten million terms (t beyond any sensible horizon).
+    pub fn p_purchases(&self, n: u32, t: f64) -> Option<f64> {
+        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
+        if t == 0.0 {
+            return Some(if n == 0 { 1.0 } else { 0.0 });
+        }
+        let n_f = f64::from(n);
+        let counts = GammaPoissonCounts::new(r, alpha / (alpha + t), t / (alpha + t));
+        let active = (ln_beta(a, b + n_f) - ln_beta(a, b) + counts.ln_pmf(n_f)).exp();
+        if n == 0 {
+            return Some(active);
+        }
+        let dropped =
+            (ln_beta(a + 1.0, b + n_f - 1.0) - ln_beta(a, b)).exp() * counts.at_least(n)?;
+        Some(active + dropped)
+    }
+
     /// P(alive | x, t_x, T): the probability that a customer with this history has not dropped
     /// out by T (FHL 2005, eq. A.1 of the accompanying note), computed on a log scale.
     pub fn p_alive(&self, x: f64, t_x: f64, big_t: f64) -> f64 {
@@ -298,6 +318,61 @@ mod tests {
         }
     }
 
+    /// lifetimes 0.11.3, `BetaGeoFitter.probability_of_n_purchases_up_to_time` with the
+    /// parameters fitted to the CDNOW sample (r 0.242593, α 4.413532, a 0.792886, b 2.425754).
+    #[test]
+    fn probability_of_n_purchases_equals_lifetimes() {
+        let model = BgNbd {
+            r: 0.242593,
+            alpha: 4.413532,
+            a: 0.792886,
+            b: 2.425754,
+            ..published()
+        };
+        for (t, n, expected) in [
+            (39.0, 0, 0.5743071817198866),
+            (39.0, 1, 0.19919306325270136),
+            (39.0, 2, 0.08532243073340832),
+            (39.0, 5, 0.017938402383468582),
+            (39.0, 10, 0.0035845100481912725),
+            (1.0, 3, 0.00042479458311088286),
+            (520.0, 40, 0.0007613350049456521),
+            (39.0, 60, 9.131101139536718e-07),
+        ] {
+            let p = model.p_purchases(n, t).unwrap();
+            assert!(
+                (p / expected - 1.0).abs() < 1e-9,
+                "{t} {n}: {p} vs {expected}"
+            );
+        }
+        assert_eq!(model.p_purchases(0, 0.0), Some(1.0));
+        assert_eq!(model.p_purchases(3, 0.0), Some(0.0));
+    }
+
+    /// The probabilities add up to 1 and their mean is eq. 9's expectation (a hypergeometric
+    /// series), also where lifetimes' Γ overflows (n past 170); a tail far out keeps its digits.
+    #[test]
+    fn probabilities_of_n_purchases_are_a_distribution_with_the_expected_mean() {
+        let model = published();
+        for t in [1.0, 39.0, 520.0] {
+            let (mut total, mut mean) = (0.0, 0.0);
+            for n in 0..20_000 {
+                let p = model.p_purchases(n, t).unwrap();
+                assert!(p >= 0.0);
+                total += p;
+                mean += f64::from(n) * p;
+            }
+            assert!((total - 1.0).abs() < 1e-10, "{t}: {total}");
+            let expected = model.expected_purchases_new(t).unwrap();
+            assert!(
+                (mean / expected - 1.0).abs() < 1e-9,
+                "{t}: {mean} vs {expected}"
+            );
+        }
+        let far = model.p_purchases(400, 39.0).unwrap();
+        assert!(far > 0.0 && far < 1e-12, "{far}");
+    }
+
     /// With no history (x = t_x = T = 0) the conditional expectation (eq. 10, Euler form) is
     /// the expectation of a new customer (eq. 9): two formulas, two different series.
     #[test]
@@ -391,5 +466,56 @@ mod tests {
         let recent = model.p_alive(5.0, 38.0, 39.0);
         let silent = model.p_alive(5.0, 10.0, 39.0);
         assert!(recent > silent && silent > 0.0 && recent < 1.0);
+    }
+}
+
+/// Purchase counts of customers who never drop out, in a period where a Gamma(r, α) rate gives
+/// a negative binomial count: P(j) = Γ(r+j)/(Γ(r) j!) p^r q^j with p = α/(α+t), q = t/(α+t).
+struct GammaPoissonCounts {
+    r: f64,
+    ln_p: f64,
+    q: f64,
+}
+
+impl GammaPoissonCounts {
+    fn new(r: f64, p: f64, q: f64) -> Self {
+        GammaPoissonCounts { r, ln_p: p.ln(), q }
+    }
+
+    fn ln_pmf(&self, j: f64) -> f64 {
+        ln_gamma(self.r + j) - ln_gamma(self.r) - ln_gamma(j + 1.0)
+            + self.r * self.ln_p
+            + j * self.q.ln()
+    }
+
+    /// P(count >= n), n > 0: one minus the head when that is at most a half (no cancellation
+    /// worth a digit), else the tail summed directly, so that a tiny tail keeps its digits.
+    fn at_least(&self, n: u32) -> Option<f64> {
+        const MAX_TERMS: u32 = 10_000_000;
+        let mut term = (self.r * self.ln_p).exp();
+        let mut head = 0.0;
+        for j in 0..n.min(MAX_TERMS) {
+            head += term;
+            if head > 0.5 {
+                break;
+            }
+            term *= (self.r + f64::from(j)) / f64::from(j + 1) * self.q;
+        }
+        if head <= 0.5 {
+            return (n <= MAX_TERMS).then_some(1.0 - head);
+        }
+        // Terms fall once past the mode (r − 1)·q/(1 − q), geometrically by about q.
+        let mut tail = 0.0;
+        let mut term = self.ln_pmf(f64::from(n)).exp();
+        for j in n..n.saturating_add(MAX_TERMS) {
+            tail += term;
+            let ratio = (self.r + f64::from(j)) / f64::from(j + 1) * self.q;
+            term *= ratio;
+            // (A term below the normal range is past mattering, and would stop falling.)
+            if ratio < 1.0 && (term <= tail * 1e-17 || term < f64::MIN_POSITIVE) {
+                return Some(tail);
+            }
+        }
+        None
     }
 }
