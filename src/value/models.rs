@@ -363,7 +363,13 @@ fn bgnbd_p_purchases(model: &[u8], n: i32, t: f64) -> f64 {
     let fitted = usable_bgnbd(NAME, model);
     let t = checked_horizon(NAME, t);
     let n = u32::try_from(n).unwrap_or_else(|_| {
-        errors::parameter_out_of_range(NAME, "n", n, "[0, 2147483647]", "n is a number of purchases.")
+        errors::parameter_out_of_range(
+            NAME,
+            "n",
+            n,
+            "[0, 2147483647]",
+            "n is a number of purchases.",
+        )
     });
     fitted.p_purchases(n, t).unwrap_or_else(|| {
         errors::raise(

@@ -10,6 +10,8 @@ pub mod history;
 pub mod model;
 pub mod optimize;
 pub mod pareto_nbd;
+#[cfg(test)]
+pub(crate) mod random;
 pub mod simple;
 pub mod special;
 pub mod triples;
