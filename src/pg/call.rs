@@ -207,6 +207,24 @@ impl Call {
         }
     }
 
+    /// A value kept from one call of this function to the next within a query (PostgreSQL's
+    /// `fn_extra`), made by `init` on the first call in the function's memory context and
+    /// dropped with it. A function uses one type `T` for it, always the same.
+    pub fn function_cache<'a, T: 'static>(self, init: impl FnOnce() -> T) -> &'a mut T {
+        // SAFETY: flinfo is this call's and lives as long as its fn_mcxt; fn_extra is ours
+        // (a hand-written function: pgrx does not use it), NULL until set here to a T of this
+        // function (the contract above), owned by fn_mcxt.
+        unsafe {
+            let flinfo = (*self.fcinfo).flinfo;
+            if (*flinfo).fn_extra.is_null() {
+                let value =
+                    pgrx::PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(init());
+                (*flinfo).fn_extra = value.cast();
+            }
+            &mut *(*flinfo).fn_extra.cast::<T>()
+        }
+    }
+
     /// Returns SQL NULL from this call.
     pub fn null(self) -> Datum {
         // SAFETY: sets the result's isnull flag of the current call.

@@ -9,7 +9,7 @@ use pgrx::datum::Interval;
 use pgrx::prelude::*;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 use segment_core::value::bgnbd::BgNbd;
-use segment_core::value::clv::{customer_clv, prospect_clv, ClvError};
+use segment_core::value::clv::{prospect_clv, ClvError, CustomerValuer};
 use segment_core::value::gamma_gamma::{BadSpend, GammaGamma, NoFiniteMean, Spend, SpendCollector};
 use segment_core::value::model::{self, StoredModel};
 use segment_core::value::pareto_nbd::ParetoNbd;
@@ -483,7 +483,11 @@ fn clv_parameters(months: Option<i32>, monthly_discount: Option<f64>) -> (u32, f
 }
 
 fn clv_result(value: Result<f64, ClvError>) -> f64 {
-    value.unwrap_or_else(|why| match why {
+    value.unwrap_or_else(|why| clv_error(why))
+}
+
+fn clv_error(why: ClvError) -> ! {
+    match why {
         ClvError::Discount(d) => errors::parameter_out_of_range("clv", "monthly_discount", d, "(-1, infinity)", CLV_HINT),
         ClvError::Month(m) => errors::parameter_out_of_range("clv", "unit", m, "a positive interval", CLV_HINT),
         ClvError::Series => errors::raise(
@@ -491,46 +495,76 @@ fn clv_result(value: Result<f64, ClvError>) -> f64 {
             "clv: the hypergeometric series does not converge over this horizon".into(),
             Some("Predict fewer months, or check the unit: a model fitted in weeks needs unit => '7 days'.".into()),
         ),
-    })
+    }
 }
 
-#[pg_extern(sql = false)]
-#[allow(clippy::too_many_arguments)]
-fn clv_customer(
-    purchases: Option<&[u8]>,
-    spend: Option<&[u8]>,
-    x: Option<f64>,
-    t_x: Option<f64>,
-    big_t: Option<f64>,
-    mean_spend: Option<f64>,
-    unit: Option<Interval>,
-    months: Option<i32>,
-    monthly_discount: Option<f64>,
-) -> Option<f64> {
-    let month = month_in_units(unit);
-    let (months, discount) = clv_parameters(months, monthly_discount);
-    let (purchases, spend) = (usable_bgnbd("clv", purchases?), usable_gamma_gamma(spend?));
-    let (x, t_x, big_t) = (x?, t_x?, big_t?);
-    if let Err(why) = triples::check(x, t_x, big_t) {
-        bad_triple("clv", why, (x, t_x, big_t));
-    }
-    let per_purchase = if x == 0.0 {
-        // No repeat spend: the population's mean; the customer's mean spend is not used (and
-        // may be NULL).
-        finite_mean(spend.population_mean())
-    } else {
-        let checked = Spend::checked(x, mean_spend?).unwrap_or_else(|bad| bad_spend("clv", bad));
-        finite_mean(spend.expected_spend(checked))
-    };
-    Some(clv_result(customer_clv(
-        &purchases,
-        (x, t_x, big_t),
-        per_purchase,
-        months,
-        discount,
-        month,
-    )))
+/// What `clv` keeps from one customer's row to the next: the decoded models, and the valuer
+/// with its memo, rebuilt when a row brings other models or parameters.
+#[derive(Default)]
+struct ClvCache {
+    purchases: Option<(Vec<u8>, BgNbd)>,
+    spend: Option<(Vec<u8>, GammaGamma)>,
+    valuer: Option<CustomerValuer>,
 }
+
+/// The model decoded from `bytes`, decoded again only when they differ from the last row's.
+fn cached<'a, M>(
+    slot: &'a mut Option<(Vec<u8>, M)>,
+    bytes: &[u8],
+    decode: impl FnOnce(&[u8]) -> M,
+) -> &'a M {
+    if slot
+        .as_ref()
+        .is_none_or(|(known, _)| known.as_slice() != bytes)
+    {
+        *slot = Some((bytes.to_vec(), decode(bytes)));
+    }
+    &slot.as_ref().expect("set").1
+}
+
+// clv(purchases, spend, x, t_x, T, mean_spend, unit, months, monthly_discount)
+v1_function!(
+    clv_customer_wrapper,
+    pg_finfo_clv_customer_wrapper,
+    |call| {
+        let month = month_in_units(call.interval(6));
+        let (months, discount) = clv_parameters(call.i32(7), call.f64(8));
+        let (Some(purchases), Some(spend)) = (call.bytes(0), call.bytes(1)) else {
+            return call.null();
+        };
+        let cache = call.function_cache(ClvCache::default);
+        let purchases = cached(&mut cache.purchases, purchases, |b| usable_bgnbd("clv", b));
+        let spend = cached(&mut cache.spend, spend, usable_gamma_gamma);
+        let (Some(x), Some(t_x), Some(big_t)) = (call.f64(2), call.f64(3), call.f64(4)) else {
+            return call.null();
+        };
+        if let Err(why) = triples::check(x, t_x, big_t) {
+            bad_triple("clv", why, (x, t_x, big_t));
+        }
+        let per_purchase = if x == 0.0 {
+            // No repeat spend: the population's mean; the customer's mean spend is not used (and
+            // may be NULL).
+            finite_mean(spend.population_mean())
+        } else {
+            let Some(mean_spend) = call.f64(5) else {
+                return call.null();
+            };
+            let checked = Spend::checked(x, mean_spend).unwrap_or_else(|bad| bad_spend("clv", bad));
+            finite_mean(spend.expected_spend(checked))
+        };
+        if !cache
+            .valuer
+            .as_ref()
+            .is_some_and(|v| v.is_for(purchases, months, discount, month))
+        {
+            let valuer = CustomerValuer::new(purchases.clone(), months, discount, month);
+            cache.valuer = Some(valuer.unwrap_or_else(|why| clv_error(why)));
+        }
+        let valuer = cache.valuer.as_mut().expect("set");
+        let value = clv_result(valuer.clv((x, t_x, big_t), per_purchase));
+        pg_sys::Datum::from(value.to_bits())
+    }
+);
 
 #[pg_extern(sql = false)]
 fn clv_prospect(

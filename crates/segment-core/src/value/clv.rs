@@ -4,6 +4,7 @@
 //! month, the first month discounted once.
 
 use super::bgnbd::BgNbd;
+use rustc_hash::FxHashMap;
 
 /// Why a CLV cannot be computed.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -44,24 +45,79 @@ fn discounted_months(
 }
 
 /// The CLV of a customer with history (x, t_x, T) and expected spend `spend` per purchase.
-#[allow(clippy::too_many_arguments)]
 pub fn customer_clv(
     model: &BgNbd,
-    (x, t_x, big_t): (f64, f64, f64),
+    history: (f64, f64, f64),
     spend: f64,
     months: u32,
     monthly_discount: f64,
     month: f64,
 ) -> Result<f64, ClvError> {
-    // The history's part of the expectation is the same every month: computed once.
-    let denominator = model.expected_denominator(x, t_x, big_t);
-    discounted_months(
-        |t| Some(model.expected_numerator(t, x, big_t)? / denominator),
-        spend,
-        months,
-        monthly_discount,
-        month,
-    )
+    CustomerValuer::new(model.clone(), months, monthly_discount, month)?.clv(history, spend)
+}
+
+/// The CLV of many customers under one model and horizon. The expectation of a customer
+/// (FHL 2005, eq. 10) is a numerator that depends on x and T only, over a denominator with
+/// t_x: the discounted sum of the numerators' monthly steps (the months' hypergeometric
+/// series, most of the work) is kept per (x, T), which customers share by the thousand
+/// (purchase dates are days, and x small).
+pub struct CustomerValuer {
+    model: BgNbd,
+    months: u32,
+    monthly_discount: f64,
+    month: f64,
+    /// Discounted numerator steps by the bits of (x, T).
+    steps: FxHashMap<(u64, u64), Result<f64, ClvError>>,
+}
+
+/// Past this many (x, T), the memo starts again: memory stays bounded, whatever the input.
+const MAX_MEMO: usize = 1 << 18;
+
+impl CustomerValuer {
+    pub fn new(
+        model: BgNbd,
+        months: u32,
+        monthly_discount: f64,
+        month: f64,
+    ) -> Result<CustomerValuer, ClvError> {
+        discounted_months(|_| Some(0.0), 0.0, 0, monthly_discount, month)?; // checks them
+        Ok(CustomerValuer {
+            model,
+            months,
+            monthly_discount,
+            month,
+            steps: FxHashMap::default(),
+        })
+    }
+
+    /// Whether this valuer is for these parameters.
+    pub fn is_for(&self, model: &BgNbd, months: u32, monthly_discount: f64, month: f64) -> bool {
+        self.model == *model
+            && self.months == months
+            && self.monthly_discount.to_bits() == monthly_discount.to_bits()
+            && self.month.to_bits() == month.to_bits()
+    }
+
+    pub fn clv(&mut self, (x, t_x, big_t): (f64, f64, f64), spend: f64) -> Result<f64, ClvError> {
+        if self.steps.len() >= MAX_MEMO {
+            self.steps.clear();
+        }
+        let (model, months, discount, month) =
+            (&self.model, self.months, self.monthly_discount, self.month);
+        let steps = *self
+            .steps
+            .entry((x.to_bits(), big_t.to_bits()))
+            .or_insert_with(|| {
+                discounted_months(
+                    |t| model.expected_numerator(t, x, big_t),
+                    1.0,
+                    months,
+                    discount,
+                    month,
+                )
+            });
+        Ok(spend * steps? / self.model.expected_denominator(x, t_x, big_t))
+    }
 }
 
 /// The CLV of a customer just acquired, spending the population's mean `spend`.
@@ -120,6 +176,45 @@ mod tests {
         let in_weeks =
             customer_clv(&weeks, (2.0, 30.43, 38.86), spend, 12, 0.01, 30.0 / 7.0).unwrap();
         assert!((in_weeks / clv - 1.0).abs() < 1e-12);
+    }
+
+    /// Customers sharing (x, T) share the memo; each value equals the month-by-month sum of
+    /// the conditional expectations (eq. 10) computed afresh.
+    #[test]
+    fn the_memo_changes_no_value() {
+        let model = BgNbd {
+            r: 0.243,
+            alpha: 4.414,
+            a: 0.793,
+            b: 2.426,
+            log_likelihood: 0.0,
+            customers: 0.0,
+            iterations: 0,
+            converged: true,
+        };
+        let mut valuer = CustomerValuer::new(model.clone(), 12, 0.01, 30.0 / 7.0).unwrap();
+        for (x, t_x, big_t) in [
+            (0.0, 0.0, 30.0),
+            (2.0, 10.0, 30.0),
+            (2.0, 25.0, 30.0),
+            (0.0, 0.0, 30.0),
+            (7.0, 38.0, 39.0),
+        ] {
+            let month = 30.0 / 7.0;
+            let mut direct = 0.0;
+            for i in 1..=12 {
+                let step = model
+                    .expected_purchases(f64::from(i) * month, x, t_x, big_t)
+                    .unwrap()
+                    - model
+                        .expected_purchases(f64::from(i - 1) * month, x, t_x, big_t)
+                        .unwrap();
+                direct += 20.0 * step / 1.01f64.powi(i);
+            }
+            let memo = valuer.clv((x, t_x, big_t), 20.0).unwrap();
+            assert!((memo / direct - 1.0).abs() < 1e-12, "{memo} vs {direct}");
+        }
+        assert_eq!(valuer.steps.len(), 3);
     }
 
     const LIFETIMES_CLV: f64 = 35.881_652_647_567_31;
