@@ -141,6 +141,20 @@ pub fn prospect_clv(
 mod tests {
     use super::*;
 
+    /// The parameters Fader, Hardie & Lee (2005) publish for the CDNOW sample, in weeks.
+    fn published() -> BgNbd {
+        BgNbd {
+            r: 0.243,
+            alpha: 4.414,
+            a: 0.793,
+            b: 2.426,
+            log_likelihood: 0.0,
+            customers: 0.0,
+            iterations: 0,
+            converged: true,
+        }
+    }
+
     /// `lifetimes` 0.11.3: GammaGammaFitter(p 6.25, q 3.74, v 15.44).customer_lifetime_value(
     /// BetaGeoFitter(r 0.243, alpha 4.414 · 7, a 0.793, b 2.426), frequency 2, recency 30.43 · 7,
     /// T 38.86 · 7, monetary 22.35, time 12, discount_rate 0.01, freq "D"): the model of the
@@ -148,14 +162,8 @@ mod tests {
     #[test]
     fn equals_lifetimes_for_a_model_in_days() {
         let model = BgNbd {
-            r: 0.243,
             alpha: 4.414 * 7.0,
-            a: 0.793,
-            b: 2.426,
-            log_likelihood: 0.0,
-            customers: 0.0,
-            iterations: 0,
-            converged: true,
+            ..published()
         };
         let spend = 24.663_713_910_761_157; // lifetimes' conditional_expected_average_profit(2, 22.35)
         let clv = customer_clv(
@@ -182,16 +190,7 @@ mod tests {
     /// the conditional expectations (eq. 10) computed afresh.
     #[test]
     fn the_memo_changes_no_value() {
-        let model = BgNbd {
-            r: 0.243,
-            alpha: 4.414,
-            a: 0.793,
-            b: 2.426,
-            log_likelihood: 0.0,
-            customers: 0.0,
-            iterations: 0,
-            converged: true,
-        };
+        let model = published();
         let mut valuer = CustomerValuer::new(model.clone(), 12, 0.01, 30.0 / 7.0).unwrap();
         for (x, t_x, big_t) in [
             (0.0, 0.0, 30.0),
@@ -221,16 +220,7 @@ mod tests {
 
     #[test]
     fn bad_rates_and_months() {
-        let model = BgNbd {
-            r: 0.243,
-            alpha: 4.414,
-            a: 0.793,
-            b: 2.426,
-            log_likelihood: 0.0,
-            customers: 0.0,
-            iterations: 0,
-            converged: true,
-        };
+        let model = published();
         assert_eq!(
             prospect_clv(&model, 10.0, 12, -1.0, 4.0),
             Err(ClvError::Discount(-1.0))
