@@ -65,26 +65,26 @@ COMMENT ON FUNCTION bgnbd_model_out(bgnbd_model) IS 'Text output of bgnbd_model 
 COMMENT ON FUNCTION bgnbd_model_recv(internal) IS 'Binary input of bgnbd_model, checked.';
 COMMENT ON FUNCTION bgnbd_model_send(bgnbd_model) IS 'Binary output of bgnbd_model: its stored form, format version first.';
 
-CREATE FUNCTION bgnbd_fit_trans(internal, double precision, double precision, double precision) RETURNS internal
-    AS 'MODULE_PATHNAME', 'bgnbd_fit_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION bgnbd_fit_combine(internal, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'bgnbd_fit_combine' LANGUAGE c IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION bgnbd_fit_serialize(internal) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'bgnbd_fit_serialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION bgnbd_fit_deserialize(bytea, internal) RETURNS internal
-    AS 'MODULE_PATHNAME', 'bgnbd_fit_deserialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION btyd_fit_trans(internal, double precision, double precision, double precision) RETURNS internal
+    AS 'MODULE_PATHNAME', 'btyd_fit_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION btyd_fit_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'btyd_fit_combine' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION btyd_fit_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'btyd_fit_serialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION btyd_fit_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'btyd_fit_deserialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION bgnbd_fit_final(internal) RETURNS bgnbd_model
     AS 'MODULE_PATHNAME', 'bgnbd_fit_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE AGGREGATE bgnbd_fit(x double precision, t_x double precision, "T" double precision) (
-    SFUNC = bgnbd_fit_trans, STYPE = internal, SSPACE = 8192, FINALFUNC = bgnbd_fit_final,
-    COMBINEFUNC = bgnbd_fit_combine, SERIALFUNC = bgnbd_fit_serialize,
-    DESERIALFUNC = bgnbd_fit_deserialize, PARALLEL = SAFE);
+    SFUNC = btyd_fit_trans, STYPE = internal, SSPACE = 8192, FINALFUNC = bgnbd_fit_final,
+    COMBINEFUNC = btyd_fit_combine, SERIALFUNC = btyd_fit_serialize,
+    DESERIALFUNC = btyd_fit_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE bgnbd_fit(double precision, double precision, double precision) IS
 'Fits the BG/NBD model to customers (x repeat purchase days, t_x age at the last, T age at the calibration end, one time unit) by maximum likelihood; identical customers are grouped.';
-COMMENT ON FUNCTION bgnbd_fit_trans(internal, double precision, double precision, double precision) IS 'Transition function of bgnbd_fit.';
-COMMENT ON FUNCTION bgnbd_fit_combine(internal, internal) IS 'Combine function of bgnbd_fit.';
-COMMENT ON FUNCTION bgnbd_fit_serialize(internal) IS 'Serialize function of bgnbd_fit.';
-COMMENT ON FUNCTION bgnbd_fit_deserialize(bytea, internal) IS 'Deserialize function of bgnbd_fit.';
+COMMENT ON FUNCTION btyd_fit_trans(internal, double precision, double precision, double precision) IS 'Transition function of bgnbd_fit and pareto_nbd_fit: the customers'' (x, t_x, T), grouped.';
+COMMENT ON FUNCTION btyd_fit_combine(internal, internal) IS 'Combine function of bgnbd_fit and pareto_nbd_fit.';
+COMMENT ON FUNCTION btyd_fit_serialize(internal) IS 'Serialize function of bgnbd_fit and pareto_nbd_fit.';
+COMMENT ON FUNCTION btyd_fit_deserialize(bytea, internal) IS 'Deserialize function of bgnbd_fit and pareto_nbd_fit.';
 COMMENT ON FUNCTION bgnbd_fit_final(internal) IS 'Final function of bgnbd_fit: the fit.';
 
 CREATE FUNCTION expected_purchases(model bgnbd_model, t double precision, x double precision, t_x double precision, "T" double precision)
@@ -218,9 +218,9 @@ COMMENT ON FUNCTION pareto_nbd_model_send(pareto_nbd_model) IS 'Binary output of
 CREATE FUNCTION pareto_nbd_fit_final(internal) RETURNS pareto_nbd_model
     AS 'MODULE_PATHNAME', 'pareto_nbd_fit_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE AGGREGATE pareto_nbd_fit(x double precision, t_x double precision, "T" double precision) (
-    SFUNC = bgnbd_fit_trans, STYPE = internal, SSPACE = 8192, FINALFUNC = pareto_nbd_fit_final,
-    COMBINEFUNC = bgnbd_fit_combine, SERIALFUNC = bgnbd_fit_serialize,
-    DESERIALFUNC = bgnbd_fit_deserialize, PARALLEL = SAFE);
+    SFUNC = btyd_fit_trans, STYPE = internal, SSPACE = 8192, FINALFUNC = pareto_nbd_fit_final,
+    COMBINEFUNC = btyd_fit_combine, SERIALFUNC = btyd_fit_serialize,
+    DESERIALFUNC = btyd_fit_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE pareto_nbd_fit(double precision, double precision, double precision) IS
 'Fits the Pareto/NBD model to customers (x repeat purchase days, t_x age at the last, T age at the calibration end, one time unit) by maximum likelihood; identical customers are grouped.';
 COMMENT ON FUNCTION pareto_nbd_fit_final(internal) IS 'Final function of pareto_nbd_fit: the fit.';

@@ -33,7 +33,7 @@ fn bad_triple(function: &str, why: BadTriple, (x, t_x, big_t): (f64, f64, f64)) 
 // ---------------------------------------------------------------------------------------------
 // bgnbd_fit(x, t_x, T) -> bgnbd_model
 
-v1_function!(bgnbd_fit_trans, pg_finfo_bgnbd_fit_trans, |call| {
+v1_function!(btyd_fit_trans, pg_finfo_btyd_fit_trans, |call| {
     let (Some(x), Some(t_x), Some(big_t)) = (call.f64(1), call.f64(2), call.f64(3)) else {
         return call.unchanged_state(); // a customer with a NULL is skipped, like sum() skips
     };
@@ -48,17 +48,17 @@ v1_function!(bgnbd_fit_trans, pg_finfo_bgnbd_fit_trans, |call| {
 /// The aggregates that share the (x, t_x, T) state and its support functions.
 const TRIPLE_AGGREGATES: [&str; 2] = ["bgnbd_fit", "pareto_nbd_fit"];
 
-v1_function!(bgnbd_fit_combine, pg_finfo_bgnbd_fit_combine, |call| {
+v1_function!(btyd_fit_combine, pg_finfo_btyd_fit_combine, |call| {
     call.combine::<Triples>(|first, second| first.merge(second))
 });
 
-v1_function!(bgnbd_fit_serialize, pg_finfo_bgnbd_fit_serialize, |call| {
-    call.serialize_state::<Triples>("bgnbd_fit")
+v1_function!(btyd_fit_serialize, pg_finfo_btyd_fit_serialize, |call| {
+    call.serialize_state::<Triples>("bgnbd_fit or pareto_nbd_fit")
 });
 
 v1_function!(
-    bgnbd_fit_deserialize,
-    pg_finfo_bgnbd_fit_deserialize,
+    btyd_fit_deserialize,
+    pg_finfo_btyd_fit_deserialize,
     |call| { call.deserialize_state(Triples::from_bytes) }
 );
 
