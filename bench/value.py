@@ -14,7 +14,8 @@ from lifetimes import BetaGeoFitter, GammaGammaFitter
 from common import median_seconds, print_table
 
 RUNS = int(os.environ.get("BENCH_RUNS", 3))
-SIMULATED = int(os.environ.get("BENCH_CUSTOMERS", 200_000))
+SIMULATED = [int(n) for n in os.environ.get("BENCH_CUSTOMERS", "200000,1000000").split(",")]
+ORDERS = int(os.environ.get("BENCH_ORDERS", 2_000_000))
 
 IN_DATABASE = """
 WITH models AS (
@@ -93,16 +94,46 @@ def main():
             FROM (SELECT regexp_split_to_array(btrim(line, E' \\t\\r'), '\\s+') AS f FROM cdnow_raw) s
             WHERE f[1] <> 'customer_id' GROUP BY f[1]""")
         compare(conn, "bench_cdnow_history", "CDNOW, calibration to 1997-09-30, weeks")
-        print(f"\nsimulating {SIMULATED:,} BG/NBD customers ...", flush=True)
-        conn.execute('CREATE TABLE bench_simulated_history (x float8, t_x float8, "T" float8, mean_spend float8)')
-        with conn.cursor().copy("COPY bench_simulated_history FROM STDIN") as copy:
-            for row in simulate(SIMULATED):
-                copy.write_row(row)
-        conn.execute("ANALYZE bench_simulated_history")
-        fitted = conn.execute('SELECT bgnbd_fit(x, t_x, "T")::text FROM bench_simulated_history').fetchone()[0]
-        print(f"true (r, alpha, a, b) = {TRUE}; fitted: {fitted}")
-        compare(conn, "bench_simulated_history", "simulated, weeks in whole days")
+        for customers in SIMULATED:
+            print(f"\nsimulating {customers:,} BG/NBD customers ...", flush=True)
+            conn.execute("DROP TABLE IF EXISTS bench_simulated_history")
+            conn.execute('CREATE TABLE bench_simulated_history (x float8, t_x float8, "T" float8, mean_spend float8)')
+            with conn.cursor().copy("COPY bench_simulated_history FROM STDIN") as copy:
+                for row in simulate(customers):
+                    copy.write_row(row)
+            conn.execute("ANALYZE bench_simulated_history")
+            fitted = conn.execute('SELECT bgnbd_fit(x, t_x, "T")::text FROM bench_simulated_history').fetchone()[0]
+            print(f"true (r, alpha, a, b) = {TRUE}; fitted: {fitted}")
+            compare(conn, "bench_simulated_history", "simulated, weeks in whole days")
+        histories_from_orders(conn)
 
+
+HISTORIES = {
+    "rfm_agg (one pass, the RFM statistics)":
+        "SELECT rfm_agg(customer_id, ordered_at, amount) IS NOT NULL FROM bench_value_orders",
+    "btyd_histories (one pass)":
+        "SELECT cardinality(btyd_histories(customer_id, ordered_at::date, amount, '2021-06-30', '7 days')) "
+        "FROM bench_value_orders",
+    "btyd_history under GROUP BY customer_id":
+        "SELECT count(h) FROM (SELECT btyd_history(ordered_at::date, amount, '2021-06-30', '7 days') h "
+        "FROM bench_value_orders GROUP BY customer_id) s",
+}
+
+
+def histories_from_orders(conn):
+    """The models' per-customer statistics from an orders table, against the one-pass RFM
+    statistics over the same orders."""
+    conn.execute("DROP TABLE IF EXISTS bench_value_orders")
+    conn.execute(f"""CREATE TABLE bench_value_orders AS
+        SELECT (random() * {ORDERS // 10})::bigint AS customer_id,
+               timestamptz '2020-01-01' + random() * interval '730 days' AS ordered_at,
+               round((random() * 100)::numeric, 2)::float8 AS amount
+        FROM generate_series(1, {ORDERS})""")
+    conn.execute("VACUUM ANALYZE bench_value_orders")
+    rows = [(name, median_seconds(conn, query, RUNS)) for name, query in HISTORIES.items()]
+    print_table(f"per-customer statistics from {ORDERS:,} orders of ~{ORDERS // 10:,} customers, median of {RUNS} runs",
+                rows, [next(iter(HISTORIES))])
+    conn.execute("DROP TABLE bench_value_orders")
 
 if __name__ == "__main__":
     main()
