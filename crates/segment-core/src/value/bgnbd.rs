@@ -6,10 +6,10 @@
 //! and the time observed, all from the first purchase, in one time unit. Customers with the
 //! same triple are one group with a weight, so a fit costs as much as its distinct triples.
 
-use super::model::{positive, StoredModel};
-use super::optimize::minimize;
-use super::special::{digamma, hyp2f1, ln_beta, ln_gamma};
 use super::triples::{Group, Triples};
+use crate::model::{positive, StoredModel};
+use crate::optimize::minimize;
+use crate::special::{digamma, hyp2f1, ln_beta, ln_gamma};
 use serde::{Deserialize, Serialize};
 
 /// A fitted model.

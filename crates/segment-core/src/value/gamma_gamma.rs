@@ -3,10 +3,10 @@
 //! customers, so E[spend] = p γ / (q − 1), finite only for q > 1. Fitted on the customers with
 //! repeat purchases: x of them with mean spend m̄.
 
-use super::model::{positive, StoredModel};
-use super::optimize::minimize;
-use super::special::{digamma, ln_gamma};
 use crate::codec::{read_records, records_len, write_records, DecodeError, EncodedState};
+use crate::model::{positive, StoredModel};
+use crate::optimize::minimize;
+use crate::special::{digamma, ln_gamma};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -329,18 +329,15 @@ mod tests {
         bytes[16..24].copy_from_slice(&0.0f64.to_le_bytes()); // a mean of 0
         assert!(SpendCollector::from_bytes(&bytes).is_err());
         let model = GammaGamma::fit(&state.spends);
-        let mut stored = vec![0; crate::value::model::encoded_len(&model)];
-        crate::value::model::write_to(&model, &mut stored);
+        let mut stored = vec![0; crate::model::encoded_len(&model)];
+        crate::model::write_to(&model, &mut stored);
         assert_eq!(
-            crate::value::model::from_bytes::<GammaGamma>(&stored).unwrap(),
+            crate::model::from_bytes::<GammaGamma>(&stored).unwrap(),
             model
         );
-        let text = crate::value::model::to_text(&model);
-        assert!(
-            crate::value::model::from_text::<GammaGamma>(&text.replace("\"q\":", "\"qq\":"))
-                .is_err()
-        );
-        assert!(crate::value::model::from_text::<GammaGamma>(
+        let text = crate::model::to_text(&model);
+        assert!(crate::model::from_text::<GammaGamma>(&text.replace("\"q\":", "\"qq\":")).is_err());
+        assert!(crate::model::from_text::<GammaGamma>(
             &text.replace(&format!("\"p\":{}", model.p), "\"p\":-1.0")
         )
         .is_err());

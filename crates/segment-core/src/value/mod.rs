@@ -7,11 +7,8 @@ pub mod clv;
 pub mod gamma_gamma;
 pub mod histories;
 pub mod history;
-pub mod model;
-pub mod optimize;
 pub mod pareto_nbd;
 #[cfg(test)]
 pub(crate) mod random;
 pub mod simple;
-pub mod special;
 pub mod triples;

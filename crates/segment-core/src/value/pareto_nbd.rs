@@ -7,10 +7,10 @@
 //! scale, with the larger of α and β factored out so that the series argument stays in [0, 1)
 //! (as CLVTools does). The gradient is by central differences on the log-parameters.
 
-use super::model::{positive, StoredModel};
-use super::optimize::minimize;
-use super::special::{hyp2f1, ln_gamma};
 use super::triples::{Group, Triples};
+use crate::model::{positive, StoredModel};
+use crate::optimize::minimize;
+use crate::special::{hyp2f1, ln_gamma};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
