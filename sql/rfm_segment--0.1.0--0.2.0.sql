@@ -275,3 +275,145 @@ CREATE FUNCTION p_purchases(model bgnbd_model, n integer, t double precision)
     AS 'MODULE_PATHNAME', 'bgnbd_p_purchases_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION p_purchases(bgnbd_model, integer, double precision) IS
 'Probability that a customer just acquired makes exactly n repeat purchases in the first t, under a BG/NBD model (FHL 2005, eq. 8); t in the unit of the fit.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Segment dynamics: churn rates with confidence intervals, migration between segments, its
+-- Markov projection, and the shifted-beta-geometric model of contractual churn.
+
+CREATE TYPE churn_estimate AS (rate double precision, low double precision, high double precision, customers bigint, churned bigint);
+COMMENT ON TYPE churn_estimate IS 'A churn rate with its 95 % confidence interval [low, high], the customers counted and those churned.';
+
+CREATE FUNCTION churn_rate_trans(internal, boolean) RETURNS internal
+    AS 'MODULE_PATHNAME', 'churn_rate_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION churn_rate_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'churn_rate_combine' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION churn_rate_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'churn_rate_serialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION churn_rate_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'churn_rate_deserialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION churn_rate_final(internal) RETURNS churn_estimate
+    AS 'MODULE_PATHNAME', 'churn_rate_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE churn_rate(churned boolean) (
+    SFUNC = churn_rate_trans, STYPE = internal, FINALFUNC = churn_rate_final,
+    COMBINEFUNC = churn_rate_combine, SERIALFUNC = churn_rate_serialize,
+    DESERIALFUNC = churn_rate_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE churn_rate(boolean) IS
+'The share of customers churned, with Wilson''s 95 % score interval; one row per customer, a NULL flag is an error.';
+COMMENT ON FUNCTION churn_rate_trans(internal, boolean) IS 'Transition function of churn_rate.';
+COMMENT ON FUNCTION churn_rate_combine(internal, internal) IS 'Combine function of churn_rate.';
+COMMENT ON FUNCTION churn_rate_serialize(internal) IS 'Serialize function of churn_rate.';
+COMMENT ON FUNCTION churn_rate_deserialize(bytea, internal) IS 'Deserialize function of churn_rate.';
+COMMENT ON FUNCTION churn_rate_final(internal) IS 'Final function of churn_rate.';
+
+CREATE FUNCTION value_churn_rate_trans(internal, boolean, double precision) RETURNS internal
+    AS 'MODULE_PATHNAME', 'value_churn_rate_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION value_churn_rate_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'value_churn_rate_combine' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION value_churn_rate_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'value_churn_rate_serialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION value_churn_rate_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'value_churn_rate_deserialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION value_churn_rate_final(internal) RETURNS churn_estimate
+    AS 'MODULE_PATHNAME', 'value_churn_rate_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE value_churn_rate(churned boolean, value double precision) (
+    SFUNC = value_churn_rate_trans, STYPE = internal, FINALFUNC = value_churn_rate_final,
+    COMBINEFUNC = value_churn_rate_combine, SERIALFUNC = value_churn_rate_serialize,
+    DESERIALFUNC = value_churn_rate_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE value_churn_rate(boolean, double precision) IS
+'The share of value churned (value of the churned customers / value of all), with a 95 % interval from the ratio estimator''s linearised variance; values >= 0.';
+COMMENT ON FUNCTION value_churn_rate_trans(internal, boolean, double precision) IS 'Transition function of value_churn_rate.';
+COMMENT ON FUNCTION value_churn_rate_combine(internal, internal) IS 'Combine function of value_churn_rate.';
+COMMENT ON FUNCTION value_churn_rate_serialize(internal) IS 'Serialize function of value_churn_rate.';
+COMMENT ON FUNCTION value_churn_rate_deserialize(bytea, internal) IS 'Deserialize function of value_churn_rate.';
+COMMENT ON FUNCTION value_churn_rate_final(internal) IS 'Final function of value_churn_rate.';
+
+CREATE FUNCTION migration_matrix_trans(internal, text, text) RETURNS internal
+    AS 'MODULE_PATHNAME', 'migration_matrix_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION migration_matrix_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'migration_matrix_combine' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION migration_matrix_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'migration_matrix_serialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION migration_matrix_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'migration_matrix_deserialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION migration_matrix_final(internal) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'migration_matrix_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE migration_matrix(from_segment text, to_segment text) (
+    SFUNC = migration_matrix_trans, STYPE = internal, FINALFUNC = migration_matrix_final,
+    COMBINEFUNC = migration_matrix_combine, SERIALFUNC = migration_matrix_serialize,
+    DESERIALFUNC = migration_matrix_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE migration_matrix(text, text) IS
+'Customers moving between the segments of two snapshots, one row per customer: segments in byte order, counts, row probabilities, new (from NULL) and lost (to NULL) customers, the fluctuation rate; as jsonb.';
+COMMENT ON FUNCTION migration_matrix_trans(internal, text, text) IS 'Transition function of migration_matrix and fluctuation_rate.';
+COMMENT ON FUNCTION migration_matrix_combine(internal, internal) IS 'Combine function of migration_matrix and fluctuation_rate.';
+COMMENT ON FUNCTION migration_matrix_serialize(internal) IS 'Serialize function of migration_matrix and fluctuation_rate.';
+COMMENT ON FUNCTION migration_matrix_deserialize(bytea, internal) IS 'Deserialize function of migration_matrix and fluctuation_rate.';
+COMMENT ON FUNCTION migration_matrix_final(internal) IS 'Final function of migration_matrix.';
+
+CREATE FUNCTION fluctuation_rate_final(internal) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'fluctuation_rate_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE fluctuation_rate(from_segment text, to_segment text) (
+    SFUNC = migration_matrix_trans, STYPE = internal, FINALFUNC = fluctuation_rate_final,
+    COMBINEFUNC = migration_matrix_combine, SERIALFUNC = migration_matrix_serialize,
+    DESERIALFUNC = migration_matrix_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE fluctuation_rate(text, text) IS
+'The share of the customers present in both snapshots whose segment changed.';
+COMMENT ON FUNCTION fluctuation_rate_final(internal) IS 'Final function of fluctuation_rate.';
+
+CREATE FUNCTION markov_projection(matrix jsonb, shares jsonb, steps integer) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'markov_projection_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION markov_projection(jsonb, jsonb, integer) IS
+'Segment shares projected through a migration matrix''s row probabilities for each of steps steps, and the mix they settle at (steady_state, null for a periodic chain).';
+
+-- Contractual churn: the shifted-beta-geometric model.
+
+CREATE TYPE sbg_model;
+CREATE FUNCTION sbg_model_in(cstring) RETURNS sbg_model
+    AS 'MODULE_PATHNAME', 'sbg_model_in_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION sbg_model_out(sbg_model) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'sbg_model_out_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION sbg_model_recv(internal) RETURNS sbg_model
+    AS 'MODULE_PATHNAME', 'sbg_model_recv' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION sbg_model_send(sbg_model) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'sbg_model_send' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE sbg_model (INPUT = sbg_model_in, OUTPUT = sbg_model_out,
+    RECEIVE = sbg_model_recv, SEND = sbg_model_send, INTERNALLENGTH = VARIABLE, STORAGE = extended);
+COMMENT ON TYPE sbg_model IS 'A fitted shifted-beta-geometric model of contractual churn (Fader & Hardie 2007): alpha, beta, log-likelihood, cohort, periods, iterations, converged; text form JSON.';
+COMMENT ON FUNCTION sbg_model_in(cstring) IS 'Text input of sbg_model (JSON), checked.';
+COMMENT ON FUNCTION sbg_model_out(sbg_model) IS 'Text output of sbg_model (JSON).';
+COMMENT ON FUNCTION sbg_model_recv(internal) IS 'Binary input of sbg_model, checked.';
+COMMENT ON FUNCTION sbg_model_send(sbg_model) IS 'Binary output of sbg_model: its stored form, format version first.';
+
+CREATE FUNCTION sbg_fit_trans(internal, integer, bigint) RETURNS internal
+    AS 'MODULE_PATHNAME', 'sbg_fit_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION sbg_fit_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'sbg_fit_combine' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION sbg_fit_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'sbg_fit_serialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION sbg_fit_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'sbg_fit_deserialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION sbg_fit_final(internal) RETURNS sbg_model
+    AS 'MODULE_PATHNAME', 'sbg_fit_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE sbg_fit(period integer, survivors bigint) (
+    SFUNC = sbg_fit_trans, STYPE = internal, FINALFUNC = sbg_fit_final,
+    COMBINEFUNC = sbg_fit_combine, SERIALFUNC = sbg_fit_serialize,
+    DESERIALFUNC = sbg_fit_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE sbg_fit(integer, bigint) IS
+'Fits the shifted-beta-geometric model to a cohort''s survivors, one row per period 0, 1, ..., T, by maximum likelihood.';
+COMMENT ON FUNCTION sbg_fit_trans(internal, integer, bigint) IS 'Transition function of sbg_fit.';
+COMMENT ON FUNCTION sbg_fit_combine(internal, internal) IS 'Combine function of sbg_fit.';
+COMMENT ON FUNCTION sbg_fit_serialize(internal) IS 'Serialize function of sbg_fit.';
+COMMENT ON FUNCTION sbg_fit_deserialize(bytea, internal) IS 'Deserialize function of sbg_fit.';
+COMMENT ON FUNCTION sbg_fit_final(internal) IS 'Final function of sbg_fit: the fit.';
+
+CREATE FUNCTION sbg_survival(model sbg_model, period integer) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'sbg_survival_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sbg_survival(sbg_model, integer) IS
+'S(t) = B(alpha, beta + t) / B(alpha, beta): the share of a cohort still subscribed after t periods.';
+CREATE FUNCTION sbg_retention(model sbg_model, period integer) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'sbg_retention_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sbg_retention(sbg_model, integer) IS
+'r(t) = (beta + t - 1) / (alpha + beta + t - 1): the share of subscribers of period t - 1 who renew for period t (t >= 1).';
+CREATE FUNCTION sbg_derl(model sbg_model, discount double precision, renewals integer DEFAULT 0) RETURNS double precision
+    AS 'MODULE_PATHNAME', 'sbg_derl_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sbg_derl(sbg_model, double precision, integer) IS
+'Discounted expected residual lifetime (Fader & Hardie 2010): the payments a subscriber who has renewed renewals times is still expected to make, the next one undiscounted, later ones at discount per period.';

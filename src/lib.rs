@@ -6,6 +6,8 @@
 
 pub mod abc;
 pub mod concentration;
+pub mod dynamics;
+mod model;
 mod pg;
 pub mod rfm;
 pub mod value;

@@ -2,13 +2,13 @@
 //! aggregates building storable models, and the accessors that predict from them.
 
 use super::histories::interval_days;
-use crate::pg::datum::{self, new_varlena};
-use crate::pg::{errors, Call};
+use crate::model::{decoded, model_in, model_out, receive, stored, warn_unless_converged};
+use crate::pg::datum;
+use crate::pg::errors;
 use crate::v1_function;
 use pgrx::datum::Interval;
 use pgrx::prelude::*;
-use pgrx::{PgLogLevel, PgSqlErrorCode};
-use segment_core::model::{self, StoredModel};
+use pgrx::PgSqlErrorCode;
 use segment_core::value::bgnbd::BgNbd;
 use segment_core::value::clv::{prospect_clv, ClvError, CustomerValuer};
 use segment_core::value::gamma_gamma::{BadSpend, GammaGamma, NoFiniteMean, Spend, SpendCollector};
@@ -183,50 +183,8 @@ fn refuse_without_repeat_purchases(function: &str, triples: &Triples) {
     }
 }
 
-fn warn_unless_converged(function: &str, converged: bool, iterations: usize, advice: &str) {
-    if !converged {
-        pgrx::ereport!(
-            PgLogLevel::WARNING,
-            PgSqlErrorCode::ERRCODE_WARNING,
-            format!("{function}: the fit did not converge in {iterations} iterations; the model is flagged \"converged\": false and its predictions are refused"),
-            advice
-        );
-    }
-}
-
-fn stored<M: StoredModel>(fitted: &M) -> pg_sys::Datum {
-    new_varlena(M::TYPE_NAME, model::encoded_len(fitted), |out| {
-        model::write_to(fitted, out)
-    })
-}
-
 // ---------------------------------------------------------------------------------------------
 // The model types: text and binary forms, both checked.
-
-fn model_in<M: StoredModel>(input: &CStr) -> Vec<u8> {
-    let parsed = input
-        .to_str()
-        .map_err(|_| "not UTF-8".to_string())
-        .and_then(model::from_text::<M>);
-    let fitted = parsed.unwrap_or_else(|why| {
-        errors::raise(
-            PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
-            format!("invalid input syntax for type {}: {why}", M::TYPE_NAME),
-            Some("Use the text a fit printed, e.g. SELECT bgnbd_fit(x, t_x, \"T\")::text.".into()),
-        )
-    });
-    let mut bytes = vec![0; model::encoded_len(&fitted)];
-    model::write_to(&fitted, &mut bytes);
-    bytes
-}
-
-fn decoded<M: StoredModel>(bytes: &[u8]) -> M {
-    model::from_bytes(bytes).unwrap_or_else(|why| errors::corrupted(&why))
-}
-
-fn model_out<M: StoredModel>(bytes: &[u8]) -> CString {
-    CString::new(model::to_text(&decoded::<M>(bytes))).expect("JSON escapes NUL")
-}
 
 #[pg_extern(sql = false)]
 fn bgnbd_model_in(input: &CStr) -> Vec<u8> {
@@ -251,12 +209,6 @@ fn gamma_gamma_model_in(input: &CStr) -> Vec<u8> {
 #[pg_extern(sql = false)]
 fn gamma_gamma_model_out(bytes: &[u8]) -> CString {
     model_out::<GammaGamma>(bytes)
-}
-
-fn receive<M: StoredModel>(call: Call) -> pg_sys::Datum {
-    datum::receive(call, M::TYPE_NAME, |bytes| {
-        model::from_bytes::<M>(bytes).map(drop)
-    })
 }
 
 v1_function!(bgnbd_model_send, pg_finfo_bgnbd_model_send, |call| {

@@ -8,6 +8,7 @@
 //!   "Sampling Techniques", §6.4), clipped to [0, 1]: with a customer's value v and churn
 //!   indicator c, var(R) ≈ n / (n − 1) · Σ v²(c − R)² / (Σ v)².
 
+use crate::codec::{read_records, records_len, write_records, DecodeError, EncodedState};
 use crate::sum::CompensatedSum;
 
 /// The standard normal quantile of 0.975: a two-sided 95 % interval.
@@ -162,6 +163,62 @@ impl ValueChurn {
             squares: CompensatedSum::from_parts(r[6], r[7]),
             churned_squares: CompensatedSum::from_parts(r[8], r[9]),
         })
+    }
+}
+
+const STATE_VERSION: u32 = 1;
+
+impl EncodedState for ChurnCounts {
+    fn encoded_len(&self) -> usize {
+        records_len::<2>(1)
+    }
+    fn write_to(&self, out: &mut [u8]) {
+        write_records(out, STATE_VERSION, std::iter::once(self.to_records()));
+    }
+}
+
+impl EncodedState for ValueChurn {
+    fn encoded_len(&self) -> usize {
+        records_len::<10>(1)
+    }
+    fn write_to(&self, out: &mut [u8]) {
+        write_records(out, STATE_VERSION, std::iter::once(self.to_records()));
+    }
+}
+
+/// The one record of a serialized state.
+fn only<T>(mut records: Vec<T>, what: &str) -> Result<T, DecodeError> {
+    match records.len() {
+        1 => Ok(records.pop().expect("one")),
+        n => Err(DecodeError(format!("{what}: {n} records, not 1"))),
+    }
+}
+
+impl ChurnCounts {
+    pub fn from_bytes(bytes: &[u8]) -> Result<ChurnCounts, DecodeError> {
+        only(
+            read_records(
+                bytes,
+                "churn_rate state",
+                STATE_VERSION,
+                ChurnCounts::from_record,
+            )?,
+            "churn_rate state",
+        )
+    }
+}
+
+impl ValueChurn {
+    pub fn from_bytes(bytes: &[u8]) -> Result<ValueChurn, DecodeError> {
+        only(
+            read_records(
+                bytes,
+                "value_churn_rate state",
+                STATE_VERSION,
+                ValueChurn::from_record,
+            )?,
+            "value_churn_rate state",
+        )
     }
 }
 

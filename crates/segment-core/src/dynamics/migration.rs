@@ -5,6 +5,7 @@
 //! the first snapshot, None after one lost by the second. Segments are listed in byte order of
 //! their names, so that the matrix is the same however the rows came (serial or parallel).
 
+use crate::codec::EncodedState;
 use rustc_hash::FxHashMap;
 use serde_json::{json, Value};
 
@@ -137,6 +138,15 @@ impl Migration {
             }
         }
         Ok(migration)
+    }
+}
+
+impl EncodedState for Migration {
+    fn encoded_len(&self) -> usize {
+        self.to_bytes().len()
+    }
+    fn write_to(&self, out: &mut [u8]) {
+        out.copy_from_slice(&self.to_bytes());
     }
 }
 

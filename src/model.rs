@@ -1,0 +1,62 @@
+//! Fitted models as SQL values, for every family that fits one: the text form (checked JSON),
+//! the binary form, the stored datum, and the warning of a fit that did not converge.
+
+use crate::pg::datum::{self, new_varlena};
+use crate::pg::{errors, Call};
+use pgrx::prelude::*;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+use segment_core::model::{self, StoredModel};
+use std::ffi::{CStr, CString};
+
+pub(crate) fn warn_unless_converged(
+    function: &str,
+    converged: bool,
+    iterations: usize,
+    advice: &str,
+) {
+    if !converged {
+        pgrx::ereport!(
+            PgLogLevel::WARNING,
+            PgSqlErrorCode::ERRCODE_WARNING,
+            format!("{function}: the fit did not converge in {iterations} iterations; the model is flagged \"converged\": false and its predictions are refused"),
+            advice
+        );
+    }
+}
+
+pub(crate) fn stored<M: StoredModel>(fitted: &M) -> pg_sys::Datum {
+    new_varlena(M::TYPE_NAME, model::encoded_len(fitted), |out| {
+        model::write_to(fitted, out)
+    })
+}
+
+pub(crate) fn model_in<M: StoredModel>(input: &CStr) -> Vec<u8> {
+    let parsed = input
+        .to_str()
+        .map_err(|_| "not UTF-8".to_string())
+        .and_then(model::from_text::<M>);
+    let fitted = parsed.unwrap_or_else(|why| {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+            format!("invalid input syntax for type {}: {why}", M::TYPE_NAME),
+            Some("Use the text a fit printed: the fitting aggregate's result cast to text.".into()),
+        )
+    });
+    let mut bytes = vec![0; model::encoded_len(&fitted)];
+    model::write_to(&fitted, &mut bytes);
+    bytes
+}
+
+pub(crate) fn decoded<M: StoredModel>(bytes: &[u8]) -> M {
+    model::from_bytes(bytes).unwrap_or_else(|why| errors::corrupted(&why))
+}
+
+pub(crate) fn model_out<M: StoredModel>(bytes: &[u8]) -> CString {
+    CString::new(model::to_text(&decoded::<M>(bytes))).expect("JSON escapes NUL")
+}
+
+pub(crate) fn receive<M: StoredModel>(call: Call) -> pg_sys::Datum {
+    datum::receive(call, M::TYPE_NAME, |bytes| {
+        model::from_bytes::<M>(bytes).map(drop)
+    })
+}
