@@ -6,7 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
 
-packages=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang python3-venv)
+packages=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-cron libclang-dev clang python3-venv)
 is_root || packages+=(sudo)
 command -v python3 >/dev/null || packages+=(python3)
 missing=()
@@ -36,7 +36,7 @@ if ! grep -qs "pg$PG_MAJOR = \"$PG_CONFIG\"" "$pgrx_config"; then
 fi
 
 venv=$ROOT/.venv
-if ! "$venv/bin/python" -c 'import pytest, psycopg, numpy, pandas, lifetimes' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import pytest, psycopg, numpy, pandas, lifetimes, scipy, statsmodels' 2>/dev/null; then
     say "creating the test virtualenv in .venv"
     quietly venv.log python3 -m venv "$venv"
     quietly venv.log "$venv/bin/pip" install -q -r "$ROOT/tests/requirements.txt"

@@ -417,3 +417,43 @@ CREATE FUNCTION sbg_derl(model sbg_model, discount double precision, renewals in
     AS 'MODULE_PATHNAME', 'sbg_derl_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION sbg_derl(sbg_model, double precision, integer) IS
 'Discounted expected residual lifetime (Fader & Hardie 2010): the payments a subscriber who has renewed renewals times is still expected to make, the next one undiscounted, later ones at discount per period.';
+
+-- Segment history: a snapshot of every customer's RFM scores and segment, appended to a
+-- history table by one call (pg_cron schedules it).
+
+CREATE FUNCTION rfm_snapshot(orders regclass, customer_id name, ordered_at name, amount name,
+                             history regclass, as_of timestamp with time zone DEFAULT now())
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    AS $function$
+DECLARE
+    written bigint;
+BEGIN
+    IF customer_id IS NULL OR ordered_at IS NULL OR amount IS NULL OR as_of IS NULL THEN
+        RAISE EXCEPTION 'rfm_snapshot: customer_id, ordered_at, amount and as_of must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'rfm_snapshot(''orders'', ''customer_id'', ''ordered_at'', ''amount'', ''rfm_history'', as_of => now())';
+    END IF;
+    IF NOT isfinite(as_of) THEN
+        RAISE EXCEPTION 'rfm_snapshot: as_of must be a finite time, got %', as_of
+            USING ERRCODE = 'datetime_field_overflow', HINT = 'Snapshot as of a date, e.g. now() or ''1997-12-31''.';
+    END IF;
+    -- Names are quoted (regclass prints a quoted name, %I quotes a column), values passed as
+    -- parameters: nothing can be injected through them. One transaction: a re-run for the same
+    -- as_of replaces its snapshot, and an error leaves the history as it was.
+    EXECUTE format('DELETE FROM %s WHERE as_of = $1', history) USING as_of;
+    EXECUTE format(
+        'INSERT INTO %1$s (as_of, customer_id, recency_days, frequency, monetary, r, f, m, segment)
+         SELECT $1, s.customer_id, s.recency_days, s.frequency, s.monetary, s.r, s.f, s.m, s.segment
+         FROM @extschema@.rfm_scores((SELECT @extschema@.rfm_agg(o.%2$I, o.%3$I, o.%4$I)
+                                      FROM %5$s AS o WHERE o.%3$I <= $1), as_of => $1) AS s',
+        history, customer_id, ordered_at, amount, orders) USING as_of;
+    GET DIAGNOSTICS written = ROW_COUNT;
+    RETURN written;
+EXCEPTION WHEN undefined_column THEN
+    RAISE EXCEPTION 'rfm_snapshot: %', SQLERRM USING ERRCODE = 'undefined_column',
+        HINT = format('customer_id, ordered_at and amount name columns of %s; the history table has the columns of the reference''s CREATE TABLE rfm_history.', orders);
+END
+$function$;
+COMMENT ON FUNCTION rfm_snapshot(regclass, name, name, name, regclass, timestamp with time zone) IS
+'Scores every customer of an orders table as of a time (orders up to it) and writes the snapshot (as_of, customer_id, recency_days, frequency, monetary, r, f, m, segment) into a history table, replacing an earlier snapshot of the same as_of; returns the customers written.';
