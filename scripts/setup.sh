@@ -36,7 +36,7 @@ if ! grep -qs "pg$PG_MAJOR = \"$PG_CONFIG\"" "$pgrx_config"; then
 fi
 
 venv=$ROOT/.venv
-if ! "$venv/bin/python" -c 'import pytest, psycopg, numpy, pandas, lifetimes, scipy, statsmodels' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import pytest, psycopg, numpy, pandas, lifetimes, scipy, statsmodels, matplotlib' 2>/dev/null; then
     say "creating the test virtualenv in .venv"
     quietly venv.log python3 -m venv "$venv"
     quietly venv.log "$venv/bin/pip" install -q -r "$ROOT/tests/requirements.txt"

@@ -174,3 +174,69 @@ def test_the_demo_report_prints_the_value_table(database):
         printed = float(cells[2].replace("$", "").replace(",", ""))
         assert printed == pytest.approx(members.clv.sum(), abs=1.0), name
         assert cells[4] == f"{100 * members.clv.sum() / total:.1f} %"
+
+
+def segments_from_raw(until):
+    """The default RFM segment of every CDNOW customer from the raw file's orders up to
+    `until` (YYYYMMDD), scored with pandas (test_rfm's ranking and rule table); and revenue."""
+    from test_rfm import ISSUE_TABLE, first_match, pandas_score
+
+    orders = pd.read_csv(ROOT / "tests/data/CDNOW_master.txt", sep=r"\s+", dtype={"date": str})
+    orders = orders[orders.date <= until]
+    per_customer = orders.groupby("customer_id").agg(
+        last=("date", "max"), frequency=("date", "size"), revenue=("dollar_value", "sum"))
+    scores = pd.DataFrame({k: pandas_score(per_customer[c]) for k, c in
+                           [("r", "last"), ("f", "frequency"), ("m", "revenue")]})
+    per_customer["segment"] = scores.apply(lambda s: first_match(ISSUE_TABLE, (s.r, s.f, s.m)), axis=1)
+    return per_customer
+
+
+def test_the_demo_report_prints_churn_per_segment(database):
+    """Churn in 1998 H1 of the segments of 1997-12-31, from the raw file with pandas; the
+    interval with statsmodels' Wilson interval; the revenue churned as a ratio of sums."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    before = segments_from_raw("19971231")
+    orders = pd.read_csv(ROOT / "tests/data/CDNOW_master.txt", sep=r"\s+", dtype={"date": str})
+    bought_later = set(orders[orders.date > "19971231"].customer_id)
+    before["churned"] = ~before.index.isin(bought_later)
+    rows = report_rows(psql(database, file=ROOT / "scripts/cdnow_report.sql"), "Churn per RFM segment")
+    for name, members in before.groupby("segment"):
+        cells = rows[name]
+        churned, n = members.churned.sum(), len(members)
+        low, high = proportion_confint(churned, n, alpha=0.05, method="wilson")
+        assert cells[1:4] == [f"{n:,}", f"{100 * churned / n:.1f} %", f"{100 * low:.1f} .. {100 * high:.1f} %"]
+        lost = members.revenue[members.churned].sum() / members.revenue.sum()
+        assert cells[4] == f"{100 * lost:.1f} %"
+
+
+def test_the_demo_report_prints_the_migration(database):
+    """Moves between the segments of 1997-12-31 and 1998-06-30: a pandas crosstab of the
+    segments scored from the raw file."""
+    before, after = segments_from_raw("19971231"), segments_from_raw("19980630")
+    pairs = before[["segment"]].join(after[["segment"]], how="outer", lsuffix="_before", rsuffix="_after")
+    table = pd.crosstab(pairs.segment_before, pairs.segment_after)
+    out = psql(database, file=ROOT / "scripts/cdnow_report.sql")
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Migration between RFM segments"))
+    moves = [[c.strip() for c in line.split("|")] for line in lines[start + 3:start + 11]]
+    for from_segment, to_segment, customers, share in moves:
+        assert from_segment != to_segment
+        assert customers == f"{table.loc[from_segment, to_segment]:,}"
+        assert share == f"{100 * table.loc[from_segment, to_segment] / table.loc[from_segment].sum():.1f} %"
+    largest = sorted((table.loc[f, t] for f in table.index for t in table.columns if f != t), reverse=True)[:8]
+    assert [int(m[2].replace(",", "")) for m in moves] == largest
+    changed = (pairs.segment_before != pairs.segment_after).mean()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Fluctuation between RFM segments"))
+    assert lines[start + 3].strip() == f"{100 * changed:.1f} %"  # one column: title, header, rule, value
+
+
+def test_the_demo_draws_its_pictures(database, tmp_path):
+    """scripts/pictures.py, as the demo runs it, writes its four charts."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, str(ROOT / "scripts/pictures.py"), database, str(tmp_path)], check=True)
+    for name in ("lorenz", "pareto_abc", "segments", "migration"):
+        picture = tmp_path / f"{name}.png"
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 10_000
