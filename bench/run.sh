@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks against a release build in a throwaway cluster with benchmark-sized
-# memory settings. Usage: bench/run.sh [concentration|abc|rfm ...]   (default: all)
+# memory settings. Usage: bench/run.sh [concentration|abc|rfm|value|dynamics ...]   (default: all)
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
 
 export RFM_SERVER_OPTIONS="-c shared_buffers=2GB -c work_mem=512MB -c max_parallel_workers_per_gather=2 -c jit=off"
@@ -11,7 +11,7 @@ cluster_start
 psql_run -c 'CREATE DATABASE rfm_bench'
 psql_run -d rfm_bench -c 'CREATE EXTENSION rfm_segment'
 benches=("$@")
-[ "${#benches[@]}" -gt 0 ] || benches=(concentration abc rfm value)
+[ "${#benches[@]}" -gt 0 ] || benches=(concentration abc rfm value dynamics)
 for bench in "${benches[@]}"; do
     "$ROOT/.venv/bin/python" "$ROOT/bench/$bench.py" rfm_bench
 done

@@ -421,12 +421,33 @@ COMMENT ON FUNCTION sbg_derl(sbg_model, double precision, integer) IS
 -- Segment history: a snapshot of every customer's RFM scores and segment, appended to a
 -- history table by one call (pg_cron schedules it).
 
+CREATE FUNCTION rfm_snapshot_summary(orders regclass, customer_id name, ordered_at name, amount name,
+                                     as_of timestamp with time zone, kind anyelement)
+    RETURNS SETOF anyelement
+    LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+    AS $function$
+BEGIN
+    -- RETURN QUERY EXECUTE may plan in parallel (a plain EXECUTE, or INSERT ... SELECT, may not):
+    -- the one pass over the orders runs on every core.
+    RETURN QUERY EXECUTE format(
+        'SELECT @extschema@.rfm_agg(o.%1$I, o.%2$I, o.%3$I) FROM %4$s AS o WHERE o.%2$I <= $1',
+        customer_id, ordered_at, amount, orders) USING as_of;
+END
+$function$;
+COMMENT ON FUNCTION rfm_snapshot_summary(regclass, name, name, name, timestamp with time zone, anyelement) IS
+'Helper of rfm_snapshot: the rfm_summary (or rfm_summary_text, after kind) of an orders table up to as_of, computed by a query that may run in parallel.';
+
 CREATE FUNCTION rfm_snapshot(orders regclass, customer_id name, ordered_at name, amount name,
                              history regclass, as_of timestamp with time zone DEFAULT now())
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     AS $function$
 DECLARE
+    by_bigint @extschema@.rfm_summary;
+    by_text @extschema@.rfm_summary_text;
+    id_type regtype;
+    missing name;
+    write text;
     written bigint;
 BEGIN
     IF customer_id IS NULL OR ordered_at IS NULL OR amount IS NULL OR as_of IS NULL THEN
@@ -438,16 +459,35 @@ BEGIN
         RAISE EXCEPTION 'rfm_snapshot: as_of must be a finite time, got %', as_of
             USING ERRCODE = 'datetime_field_overflow', HINT = 'Snapshot as of a date, e.g. now() or ''1997-12-31''.';
     END IF;
-    -- Names are quoted (regclass prints a quoted name, %I quotes a column), values passed as
-    -- parameters: nothing can be injected through them. One transaction: a re-run for the same
-    -- as_of replaces its snapshot, and an error leaves the history as it was.
+    SELECT c INTO missing FROM unnest(ARRAY[customer_id, ordered_at, amount]) AS c
+    WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid = orders AND a.attname = c
+                      AND a.attnum > 0 AND NOT a.attisdropped);
+    IF FOUND THEN
+        RAISE EXCEPTION 'rfm_snapshot: column % does not exist in %', pg_catalog.quote_ident(missing), orders
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'customer_id, ordered_at and amount name columns of the orders table.';
+    END IF;
+    SELECT a.atttypid INTO id_type FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = orders AND a.attname = customer_id;
+    -- The one pass over the orders first, in its own query (which may run in parallel); then
+    -- the write. Names are quoted (regclass prints a quoted name, %I quotes a column), values
+    -- passed as parameters: nothing can be injected through them. One transaction: a re-run
+    -- for the same as_of replaces its snapshot, and an error leaves the history as it was.
+    IF id_type IN ('text'::regtype, 'character varying'::regtype, 'character'::regtype) THEN
+        SELECT s INTO by_text FROM @extschema@.rfm_snapshot_summary(orders, customer_id, ordered_at, amount, as_of, NULL::@extschema@.rfm_summary_text) AS s;
+    ELSE
+        SELECT s INTO by_bigint FROM @extschema@.rfm_snapshot_summary(orders, customer_id, ordered_at, amount, as_of, NULL::@extschema@.rfm_summary) AS s;
+    END IF;
     EXECUTE format('DELETE FROM %s WHERE as_of = $1', history) USING as_of;
-    EXECUTE format(
-        'INSERT INTO %1$s (as_of, customer_id, recency_days, frequency, monetary, r, f, m, segment)
+    write := format(
+        'INSERT INTO %s (as_of, customer_id, recency_days, frequency, monetary, r, f, m, segment)
          SELECT $1, s.customer_id, s.recency_days, s.frequency, s.monetary, s.r, s.f, s.m, s.segment
-         FROM @extschema@.rfm_scores((SELECT @extschema@.rfm_agg(o.%2$I, o.%3$I, o.%4$I)
-                                      FROM %5$s AS o WHERE o.%3$I <= $1), as_of => $1) AS s',
-        history, customer_id, ordered_at, amount, orders) USING as_of;
+         FROM @extschema@.rfm_scores($2, as_of => $1) AS s', history);
+    IF by_text IS NOT NULL THEN
+        EXECUTE write USING as_of, by_text;
+    ELSE
+        EXECUTE write USING as_of, by_bigint;
+    END IF;
     GET DIAGNOSTICS written = ROW_COUNT;
     RETURN written;
 EXCEPTION WHEN undefined_column THEN

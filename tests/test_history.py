@@ -89,6 +89,12 @@ def test_a_role_that_owns_the_tables_needs_nothing_more(database):
         assert scalar(conn, "SELECT rfm_snapshot('orders', 'id', 'at', 'amount', 'rfm_history', '2024-03-01')") == 2
         assert conn.execute("SELECT customer_id, frequency, monetary FROM rfm_history ORDER BY 1").fetchall() == [
             (1, 2, 15.0), (2, 1, 7.0)]
+        # Text ids, into a history table of its own.
+        conn.execute("CREATE TABLE text_orders AS SELECT 'c' || id AS id, at, amount FROM orders")
+        conn.execute(documented("CREATE TABLE rfm_history")[0].replace("rfm_history", "text_history")
+                     .replace("customer_id  bigint", "customer_id  text"))
+        assert scalar(conn, "SELECT rfm_snapshot('text_orders', 'id', 'at', 'amount', 'text_history', '2024-03-01')") == 2
+        assert conn.execute("SELECT customer_id, frequency FROM text_history ORDER BY 1").fetchall() == [("c1", 2), ("c2", 1)]
     with connect(database) as admin:
         admin.execute("DROP SCHEMA analyst CASCADE")
         admin.execute("DROP ROLE analyst")
