@@ -3,10 +3,8 @@
 //!
 //! A history needs each customer's purchase days (same-day orders merged, a day of returns
 //! only no purchase day), which one entry per customer cannot hold. The orders are kept (24
-//! bytes each) and sorted once by (customer, day) at the end: one radix sort on a packed key
-//! when the ids and days of the orders span few enough bits together (ids of up to ~2^40
-//! customers over a century of days), else a stable sort by day then by customer. The sorted
-//! orders are then read once, a customer at a time. A parallel worker ships its orders sorted
+//! bytes each) and sorted once by (customer, day) at the end: a radix sort by customer, then
+//! each customer's orders by day. The sorted orders are then read once, a customer at a time. A parallel worker ships its orders sorted
 //! and folded into customer-days; the leader merges those sorted streams as it reads them.
 
 use super::history::{
@@ -104,16 +102,21 @@ impl CustomerDays {
     }
 
     /// Every customer's days in order, this state's and the merged ones' (each state's
-    /// orders of one customer and day folded, then the states' folded together).
-    fn all_days(&mut self) -> impl Iterator<Item = CustomerDay> {
-        let mut sources: Vec<Box<dyn Iterator<Item = CustomerDay>>> = Vec::new();
+    /// orders of one customer and day folded, then the states' folded together), given to
+    /// `read`. Takes the orders.
+    fn with_all_days<R>(
+        &mut self,
+        read: impl FnOnce(&mut dyn Iterator<Item = CustomerDay>) -> R,
+    ) -> R {
+        if self.runs.is_empty() {
+            // One state (a serial plan): its orders, read as they are folded.
+            return read(&mut self.sorted_days());
+        }
+        let mut runs = std::mem::take(&mut self.runs);
         if !self.orders.is_empty() {
-            sources.push(Box::new(self.sorted_days()));
+            runs.push(self.sorted_days().collect());
         }
-        for run in std::mem::take(&mut self.runs) {
-            sources.push(Box::new(run.into_iter()));
-        }
-        merge_sorted(sources)
+        read(&mut MergedRuns::new(&runs))
     }
 
     /// Every customer with a purchase day up to the calibration end, by id, with their
@@ -122,27 +125,29 @@ impl CustomerDays {
         let Some(calibration) = self.calibration else {
             return Vec::new();
         };
-        let mut days = self.all_days().peekable();
-        let mut histories = Vec::new();
-        while let Some(first) = days.next() {
-            let customer = first.customer;
-            let of_customer = std::iter::once(first)
-                .chain(std::iter::from_fn(|| {
-                    days.next_if(|d| d.customer == customer)
-                }))
-                .map(|d| (d.day, d.orders));
-            if let Some(history) = history_of_days(of_customer, calibration) {
-                histories.push((customer, history));
+        self.with_all_days(|days| {
+            let mut days = days.peekable();
+            let mut histories = Vec::new();
+            while let Some(first) = days.next() {
+                let customer = first.customer;
+                let of_customer = std::iter::once(first)
+                    .chain(std::iter::from_fn(|| {
+                        days.next_if(|d| d.customer == customer)
+                    }))
+                    .map(|d| (d.day, d.orders));
+                if let Some(history) = history_of_days(of_customer, calibration) {
+                    histories.push((customer, history));
+                }
             }
-        }
-        histories
+            histories
+        })
     }
 
     /// Sorts and folds the orders, for `encoded_len` and `write_to`: a serialized state is
     /// one run.
     pub fn prepare_to_encode(&mut self) {
         if !self.orders.is_empty() || self.runs.len() > 1 {
-            let run = self.all_days().collect();
+            let run = self.with_all_days(|days| days.collect());
             self.runs = vec![run];
         }
     }
@@ -230,69 +235,60 @@ impl EncodedState for CustomerDays {
     }
 }
 
-/// Sorts orders by (customer, day); orders of one customer and day keep their order.
+/// Sorts orders by (customer, day); orders of one customer and day keep their order. A radix
+/// sort by customer (passes over digits equal in every id are skipped: two for ids below 2^22),
+/// then each customer's few orders by day.
 fn sort_by_customer_and_day(orders: &mut [DayOrder]) {
-    let mut scratch = Vec::new();
-    let Some(first) = orders.first() else {
-        return;
-    };
-    let (mut low_customer, mut high_customer) = (first.customer, first.customer);
-    let (mut low_day, mut high_day) = (first.day, first.day);
-    for o in orders.iter() {
-        (low_customer, high_customer) =
-            (low_customer.min(o.customer), high_customer.max(o.customer));
-        (low_day, high_day) = (low_day.min(o.day), high_day.max(o.day));
-    }
-    let bits = |span: u64| u64::BITS - span.leading_zeros();
-    let customer_span = high_customer.abs_diff(low_customer);
-    let day_bits = bits(u64::from(high_day.abs_diff(low_day)));
-    if bits(customer_span) + day_bits <= 64 {
-        // One sort on (customer − lowest, day − lowest) packed into 64 bits.
-        let key = |o: &DayOrder| {
-            (o.customer.wrapping_sub(low_customer) as u64) << day_bits
-                | u64::from(o.day.abs_diff(low_day))
-        };
-        sort_by_key_with_scratch(orders, &mut scratch, key, &mut || ());
-    } else {
-        // Stable sorts: by day, then by customer, leaves each customer's days in order.
-        sort_by_key_with_scratch(
-            orders,
-            &mut scratch,
-            |o| u64::from(o.day.abs_diff(low_day)),
-            &mut || (),
-        );
-        sort_by_key_with_scratch(orders, &mut scratch, |o| i64_key(o.customer), &mut || ());
+    sort_by_key_with_scratch(orders, &mut Vec::new(), |o| i64_key(o.customer), &mut || ());
+    for customer in orders.chunk_by_mut(|a, b| a.customer == b.customer) {
+        customer.sort_by_key(|o| o.day); // stable
     }
 }
 
-/// Merges sources sorted by (customer, day) into one, folding a (customer, day) found in
-/// several.
-fn merge_sorted<'a>(
-    sources: Vec<Box<dyn Iterator<Item = CustomerDay> + 'a>>,
-) -> Box<dyn Iterator<Item = CustomerDay> + 'a> {
-    let mut sources: Vec<_> = sources.into_iter().map(Iterator::peekable).collect();
-    if sources.len() <= 1 {
-        return match sources.pop() {
-            Some(only) => Box::new(only),
-            None => Box::new(std::iter::empty()),
-        };
+/// Runs sorted by (customer, day) merged into one, a (customer, day) found in several folded:
+/// a cursor per run, the lowest head taken by a scan (runs are few: the parallel workers').
+struct MergedRuns<'a> {
+    runs: Vec<&'a [CustomerDay]>,
+}
+
+impl<'a> MergedRuns<'a> {
+    fn new(runs: &'a [Vec<CustomerDay>]) -> Self {
+        MergedRuns {
+            runs: runs
+                .iter()
+                .map(Vec::as_slice)
+                .filter(|r| !r.is_empty())
+                .collect(),
+        }
     }
-    let key = |d: &CustomerDay| (d.customer, d.day);
-    Box::new(std::iter::from_fn(move || {
-        // Few sources (parallel workers): a scan beats a heap.
-        let (lowest, first) = sources
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(i, source)| source.peek().map(|d| (key(d), i)))
+}
+
+impl Iterator for MergedRuns<'_> {
+    type Item = CustomerDay;
+
+    #[inline]
+    fn next(&mut self) -> Option<CustomerDay> {
+        let key = |d: &CustomerDay| (d.customer, d.day);
+        let lowest = self
+            .runs
+            .iter()
+            .filter_map(|run| run.first())
+            .map(key)
             .min()?;
-        let mut day = sources[first].next().expect("peeked");
-        for source in &mut sources[first + 1..] {
-            if let Some(same) = source.next_if(|d| key(d) == lowest) {
-                day.orders.merge(&same.orders);
+        let mut merged: Option<CustomerDay> = None;
+        for run in &mut self.runs {
+            if let Some((head, rest)) = run.split_first() {
+                if key(head) == lowest {
+                    match &mut merged {
+                        Some(day) => day.orders.merge(&head.orders),
+                        None => merged = Some(*head),
+                    }
+                    *run = rest;
+                }
             }
         }
-        Some(day)
-    }))
+        merged
+    }
 }
 
 #[cfg(test)]
