@@ -51,6 +51,11 @@ SELECT segment,
 FROM customers GROUP BY segment ORDER BY sum(revenue) DESC;
 
 \echo
+\echo 'What to do with each RFM segment (rfm_segment_rules(); Others: scores no rule matches)'
+SELECT rule->>'name' AS segment, rule->>'action' AS action
+FROM jsonb_array_elements(rfm_segment_rules()) AS rule;
+
+\echo
 \echo 'What CDNOW customers are worth: value of the next 12 months per RFM segment (BG/NBD and Gamma-Gamma fitted on 1997-01 .. 1997-09)'
 WITH history AS (
     SELECT customer_id, (btyd_history(order_date, amount, '1997-09-30', '7 days')).*

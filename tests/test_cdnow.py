@@ -240,3 +240,14 @@ def test_the_demo_draws_its_pictures(database, tmp_path):
     for name in ("lorenz", "pareto_abc", "segments", "migration"):
         picture = tmp_path / f"{name}.png"
         assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 10_000
+
+
+def test_the_demo_report_says_what_to_do_with_each_segment(database):
+    """Every segment of the RFM table but Others has its action, the one rfm_segment_rules()
+    gives."""
+    out = psql(database, file=ROOT / "scripts/cdnow_report.sql")
+    segments = set(report_rows(out, "RFM segments of CDNOW customers")) - {"segment", "Others"}
+    actions = report_rows(out, "What to do with each RFM segment")
+    with connect(database) as conn:
+        rules = {r["name"]: r["action"] for r in conn.execute("SELECT rfm_segment_rules()").fetchone()[0]}
+    assert segments and all(actions[s][1] == rules[s] for s in segments)

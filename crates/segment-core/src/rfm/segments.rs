@@ -24,24 +24,45 @@ impl Rule {
 }
 
 /// The default table: the ten classic segments with the ranges of the R package rfm 0.3.0
-/// vignette, in the order they are tried.
-const DEFAULT_RULES: [(&str, [(i64, i64); 3]); 10] = [
-    ("Champions", [(5, 5), (5, 5), (5, 5)]),
-    ("Potential Loyalist", [(3, 5), (3, 5), (2, 5)]),
-    ("Loyal Customers", [(2, 4), (2, 4), (2, 4)]),
-    ("Promising", [(3, 4), (1, 3), (3, 5)]),
-    ("New Customers", [(4, 5), (1, 3), (1, 5)]),
-    ("Can't Lose Them", [(1, 2), (3, 4), (4, 5)]),
-    ("At Risk", [(1, 2), (2, 5), (4, 5)]),
-    ("Need Attention", [(1, 3), (3, 5), (3, 5)]),
-    ("About To Sleep", [(2, 3), (1, 3), (1, 4)]),
-    ("Lost", [(1, 1), (1, 5), (1, 5)]),
+/// vignette, in the order they are tried (kept, so that segments match that package's), each
+/// with what it means and what to do about it.
+const DEFAULT_RULES: [(&str, [(i64, i64); 3], &str, &str); 10] = [
+    ("Champions", [(5, 5), (5, 5), (5, 5)],
+     "Bought most recently, most often and spent the most.",
+     "Reward and thank them, ask for reviews and referrals, give early access; no discounts: they buy anyway."),
+    ("Potential Loyalist", [(3, 5), (3, 5), (2, 5)],
+     "Recent customers who buy repeatedly and spend well: tried before Loyal Customers, so it takes the better of them.",
+     "Offer a loyalty programme or membership and related products, to make them Champions."),
+    ("Loyal Customers", [(2, 4), (2, 4), (2, 4)],
+     "Middling on all three: those of the regular buyers whom Potential Loyalist (tried first) did not take.",
+     "Upsell higher-value products and keep in touch; watch their recency."),
+    ("Promising", [(3, 4), (1, 3), (3, 5)],
+     "Fairly recent buyers with few purchases but good spend.",
+     "Build the relationship: onboarding, brand content, a reason for the next purchase."),
+    ("New Customers", [(4, 5), (1, 3), (1, 5)],
+     "Bought recently, but only once or twice.",
+     "Welcome them and support the first weeks: most never buy a second time, so make the second purchase easy."),
+    ("Can't Lose Them", [(1, 2), (3, 4), (4, 5)],
+     "Used to buy often and spend a lot, but not for a long time.",
+     "Win them back personally (call, write, a renewal offer) before a competitor does."),
+    ("At Risk", [(1, 2), (2, 5), (4, 5)],
+     "Spent a lot and bought more than once, but long ago.",
+     "Reactivate with personal offers based on what they bought; worth a real effort."),
+    ("Need Attention", [(1, 3), (3, 5), (3, 5)],
+     "Above-average frequency and spend, recency slipping.",
+     "Time-limited offers and recommendations from their history, before they fall asleep."),
+    ("About To Sleep", [(2, 3), (1, 3), (1, 4)],
+     "Below average on all three, and lapsing.",
+     "A cheap reminder of popular products at most; do not buy them back with discounts."),
+    ("Lost", [(1, 1), (1, 5), (1, 5)],
+     "Last purchase longest ago.",
+     "Spend little or nothing here; bargain hunters who bought once on a discount get the red card."),
 ];
 
 pub fn default_rules() -> Vec<Rule> {
     DEFAULT_RULES
         .iter()
-        .map(|(name, ranges)| Rule {
+        .map(|(name, ranges, _, _)| Rule {
             name: (*name).into(),
             ranges: ranges.map(Some),
         })
@@ -49,7 +70,8 @@ pub fn default_rules() -> Vec<Rule> {
 }
 
 /// A rule as JSON: `{"name": "VIP", "r": [4, 5], "f": [4, 5], "m": [4, 5]}`; a missing range
-/// accepts any score, an unknown key is an error.
+/// accepts any score, an unknown key is an error. A "description" and an "action" are text for
+/// people (the default table has both), read and not used.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RuleJson {
@@ -60,17 +82,23 @@ struct RuleJson {
     f: Option<(i64, i64)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     m: Option<(i64, i64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    action: Option<String>,
 }
 
 /// The default table as JSON, in the form `parse_rules` reads, to copy and edit.
 pub fn default_rules_json() -> String {
     let rules: Vec<RuleJson> = DEFAULT_RULES
         .iter()
-        .map(|(name, [r, f, m])| RuleJson {
+        .map(|(name, [r, f, m], description, action)| RuleJson {
             name: (*name).into(),
             r: Some(*r),
             f: Some(*f),
             m: Some(*m),
+            description: Some((*description).into()),
+            action: Some((*action).into()),
         })
         .collect();
     serde_json::to_string(&rules).expect("rules are plain JSON")
@@ -146,6 +174,10 @@ mod tests {
     #[test]
     fn the_default_table_round_trips_through_json() {
         assert_eq!(parse_rules(&default_rules_json()).unwrap(), default_rules());
+        let rules: Vec<serde_json::Value> = serde_json::from_str(&default_rules_json()).unwrap();
+        assert!(rules
+            .iter()
+            .all(|r| r["description"].is_string() && r["action"].is_string()));
     }
 
     /// What pgrx's own jsonb conversion turned into an internal error (a panic): a number
