@@ -1,5 +1,8 @@
 -- The segmentation report on CDNOW (needs cdnow_orders, see load_cdnow.sql).
 \pset footer off
+-- A percentage for the tables: one decimal, two below 1 % (a segment of 9 customers is not 0.0 %).
+CREATE FUNCTION pg_temp.percent(p numeric) RETURNS text LANGUAGE sql IMMUTABLE
+    RETURN to_char(p, CASE WHEN p < 1 THEN 'FM0.00 "%"' ELSE 'FM990.0 "%"' END);
 
 \echo
 \echo 'How concentrated is CDNOW revenue? (revenue per customer, 1997-01 .. 1998-06)'
@@ -34,7 +37,7 @@ SELECT class,
 FROM classed GROUP BY class ORDER BY class;
 
 \echo
-\echo 'RFM segments of CDNOW customers (scores 1-5 of last purchase, purchases, revenue; ARPU = revenue per customer)'
+\echo 'RFM segments of CDNOW customers as of 1998-06-30, the last purchase (scores 1-5 of last purchase, purchases, revenue; ARPU = revenue per customer; shares below 1 % to two decimals)'
 WITH customers AS (
     SELECT customer_id, sum(amount) AS revenue,
            rfm_segment(rfm_score(max(order_date)) OVER w, rfm_score(count(*)) OVER w,
@@ -43,9 +46,9 @@ WITH customers AS (
 )
 SELECT segment,
        to_char(count(*), 'FM999,999')                                           AS customers,
-       to_char(100.0 * count(*) / sum(count(*)) OVER (), 'FM990.0 "%"')        AS share_of_customers,
+       pg_temp.percent(100.0 * count(*) / sum(count(*)) OVER ())              AS share_of_customers,
        to_char(sum(revenue), 'FM$999,999,990')                                  AS revenue,
-       to_char(100 * sum(revenue) / sum(sum(revenue)) OVER (), 'FM990.0 "%"')  AS share_of_revenue,
+       pg_temp.percent(100 * sum(revenue) / sum(sum(revenue)) OVER ())         AS share_of_revenue,
        to_char(avg(revenue), 'FM$9,990.00')                                     AS arpu,
        to_char(avg(revenue) / (sum(sum(revenue)) OVER () / sum(count(*)) OVER ()), 'FM990.00') AS arpu_vs_all
 FROM customers GROUP BY segment ORDER BY sum(revenue) DESC;

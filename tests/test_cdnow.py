@@ -110,7 +110,10 @@ def test_the_demo_report_prints_the_rfm_segment_table(database):
     for name, members in per_customer.groupby(segment):
         cells = rows[name]
         assert cells[1] == f"{len(members):,}"
-        assert cells[2] == f"{100 * len(members) / len(per_customer):.1f} %"
+        share = 100 * len(members) / len(per_customer)
+        assert cells[2] == (f"{share:.2f} %" if share < 1 else f"{share:.1f} %")  # two decimals below 1 %
+        revenue_share = 100 * members["revenue"].sum() / per_customer["revenue"].sum()
+        assert cells[4] == (f"{revenue_share:.2f} %" if revenue_share < 1 else f"{revenue_share:.1f} %")
         assert cells[3] == f"${members['revenue'].sum():,.0f}"
         assert cells[5] == f"${members['revenue'].mean():,.2f}"
         assert cells[6] == f"{members['revenue'].mean() / arpu_all:.2f}"
