@@ -60,3 +60,16 @@ pub(crate) fn receive<M: StoredModel>(call: Call) -> pg_sys::Datum {
         model::from_bytes::<M>(bytes).map(drop)
     })
 }
+
+/// The stored model, refused when its fit did not converge: its numbers are not estimates.
+pub(crate) fn usable<M: StoredModel>(function: &str, bytes: &[u8]) -> M {
+    let model = decoded::<M>(bytes);
+    if !model.converged() {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("{function}: the model's fit did not converge"),
+            Some("The model's text shows \"converged\": false; fit again on more data, or check the input.".into()),
+        );
+    }
+    model
+}

@@ -206,3 +206,48 @@ def test_sbg_model_is_a_storable_value(db):
     assert_clear_error(db, f"SELECT '{bad}'::sbg_model", "22P02", "alpha")
     unconverged = text.replace('"converged":true', '"converged":false')
     assert_clear_error(db, f"SELECT sbg_survival('{unconverged}'::sbg_model, 3)", "22023", "did not converge")
+
+
+def test_every_dynamics_aggregate_is_the_same_in_a_parallel_plan(snapshots):
+    """churn_rate, value_churn_rate, fluctuation_rate and sbg_fit, split over workers (serialize,
+    deserialize, combine) and serially: the same answers, to the last bit."""
+    db = snapshots
+    db.execute("DROP TABLE IF EXISTS churn_rows")
+    db.execute(f"CREATE TABLE churn_rows AS {churn_per_segment(db)}")
+    db.execute("""CREATE TEMP TABLE IF NOT EXISTS joined AS
+                  SELECT h1.segment AS before, h2.segment AS after FROM h1 FULL JOIN h2 USING (customer_id)""")
+    db.execute("DROP TABLE IF EXISTS cohort_rows")
+    db.execute(f"CREATE TABLE cohort_rows AS SELECT * FROM {cohort(REGULAR)}")
+    db.execute("DROP TABLE IF EXISTS joined_rows")
+    db.execute("CREATE TABLE joined_rows AS SELECT * FROM joined")
+    queries = [
+        "SELECT churn_rate(churned)::text FROM churn_rows",
+        "SELECT value_churn_rate(churned, monetary)::text FROM churn_rows",
+        "SELECT fluctuation_rate(before, after) FROM joined_rows",
+        "SELECT sbg_fit(period, survivors)::text FROM cohort_rows",
+    ]
+    serial = [scalar(db, q) for q in queries]
+    force_parallel(db)
+    for query, expected in zip(queries, serial):
+        plan = "\n".join(r[0] for r in db.execute(f"EXPLAIN {query}").fetchall())
+        assert "Partial Aggregate" in plan, query
+        assert scalar(db, query) == expected, query
+    db.execute("DROP TABLE churn_rows, cohort_rows, joined_rows")
+
+
+@pytest.mark.parametrize("query,sqlstate,words", [
+    ("SELECT value_churn_rate(c, v) FROM (VALUES (true, 'NaN'::float8)) t(c, v)", "22023", "NaN"),
+    ("SELECT value_churn_rate(c, v) FROM (VALUES (true, 'Infinity'::float8)) t(c, v)", "22003", "inf"),
+    ("""SELECT markov_projection('{"segments": ["A"], "probabilities": [[1]]}', '{"A": 1}', -1)""", "22023", "steps"),
+    ("""SELECT markov_projection('{"segments": ["A"], "probabilities": [[1]]}', '[1]', 1)""", "22023", "JSON object"),
+])
+def test_dynamics_bad_values(db, query, sqlstate, words):
+    assert_clear_error(db, query, sqlstate, words)
+
+
+def test_sbg_bad_values(db):
+    m = f"(SELECT sbg_fit(period, survivors) FROM {cohort(REGULAR)})"
+    assert_clear_error(db, f"SELECT sbg_derl({m}, 'NaN')", "22023", "discount")
+    assert_clear_error(db, f"SELECT sbg_derl({m}, 'Infinity')", "22023", "discount")
+    assert_clear_error(db, f"SELECT sbg_derl({m}, 0.1, -1)", "22023", "renewals")
+    assert_clear_error(db, f"SELECT sbg_survival({m}, -1)", "22023", "period")

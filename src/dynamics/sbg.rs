@@ -1,6 +1,6 @@
 //! `sbg_fit(period, survivors)` → `sbg_model`, and its survival, retention and DERL.
 
-use crate::model::{decoded, model_in, model_out, receive, stored, warn_unless_converged};
+use crate::model::{model_in, model_out, receive, stored, usable, warn_unless_converged};
 use crate::pg::{datum, errors};
 use crate::v1_function;
 use pgrx::prelude::*;
@@ -95,21 +95,6 @@ v1_function!(sbg_model_recv, pg_finfo_sbg_model_recv, |call| {
     receive::<Sbg>(call)
 });
 
-/// The model, refused when its fit did not converge.
-fn usable(function: &str, bytes: &[u8]) -> Sbg {
-    let model = decoded::<Sbg>(bytes);
-    if !model.converged {
-        errors::raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("{function}: the model's fit did not converge"),
-            Some(
-                "The model's text shows \"converged\": false; check the cohort's survivors.".into(),
-            ),
-        );
-    }
-    model
-}
-
 fn period(function: &str, t: i32, lowest: i32) -> u32 {
     if t < lowest {
         errors::parameter_out_of_range(
@@ -125,18 +110,18 @@ fn period(function: &str, t: i32, lowest: i32) -> u32 {
 
 #[pg_extern(sql = false)]
 fn sbg_survival(model: &[u8], t: i32) -> f64 {
-    usable("sbg_survival", model).survival(period("sbg_survival", t, 0))
+    usable::<Sbg>("sbg_survival", model).survival(period("sbg_survival", t, 0))
 }
 
 #[pg_extern(sql = false)]
 fn sbg_retention(model: &[u8], t: i32) -> f64 {
-    usable("sbg_retention", model).retention(period("sbg_retention", t, 1))
+    usable::<Sbg>("sbg_retention", model).retention(period("sbg_retention", t, 1))
 }
 
 #[pg_extern(sql = false)]
 fn sbg_derl(model: &[u8], discount: f64, renewals: i32) -> f64 {
     const HINT: &str = "sbg_derl(model, discount, renewals): discount > 0 per period (0 only when alpha > 1), renewals >= 0.";
-    let model = usable("sbg_derl", model);
+    let model = usable::<Sbg>("sbg_derl", model);
     if !(discount >= 0.0 && discount.is_finite()) {
         errors::parameter_out_of_range("sbg_derl", "discount", discount, "[0, infinity)", HINT);
     }

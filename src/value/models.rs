@@ -2,7 +2,7 @@
 //! aggregates building storable models, and the accessors that predict from them.
 
 use super::histories::interval_days;
-use crate::model::{decoded, model_in, model_out, receive, stored, warn_unless_converged};
+use crate::model::{model_in, model_out, receive, stored, usable, warn_unless_converged};
 use crate::pg::datum;
 use crate::pg::errors;
 use crate::v1_function;
@@ -241,23 +241,6 @@ v1_function!(
 // ---------------------------------------------------------------------------------------------
 // Predictions.
 
-/// The model, refused when its fit did not converge: its numbers are not estimates.
-fn usable_bgnbd(function: &str, bytes: &[u8]) -> BgNbd {
-    let fitted = decoded::<BgNbd>(bytes);
-    refuse_unconverged(function, fitted.converged);
-    fitted
-}
-
-fn refuse_unconverged(function: &str, converged: bool) {
-    if !converged {
-        errors::raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("{function}: the model's fit did not converge"),
-            Some("Fit again on more customers or check the input; the model's text shows \"converged\": false.".into()),
-        );
-    }
-}
-
 fn checked_horizon(function: &str, t: f64) -> f64 {
     if !(t >= 0.0 && t.is_finite()) {
         errors::parameter_out_of_range(
@@ -284,7 +267,7 @@ fn series_result(function: &str, value: Option<f64>, t: f64) -> f64 {
 #[pg_extern(sql = false)]
 fn bgnbd_expected_purchases(model: &[u8], t: f64, x: f64, t_x: f64, big_t: f64) -> f64 {
     const NAME: &str = "expected_purchases";
-    let fitted = usable_bgnbd(NAME, model);
+    let fitted = usable::<BgNbd>(NAME, model);
     let t = checked_horizon(NAME, t);
     if let Err(why) = triples::check(x, t_x, big_t) {
         bad_triple(NAME, why, (x, t_x, big_t));
@@ -295,14 +278,14 @@ fn bgnbd_expected_purchases(model: &[u8], t: f64, x: f64, t_x: f64, big_t: f64) 
 #[pg_extern(sql = false)]
 fn bgnbd_expected_purchases_new(model: &[u8], t: f64) -> f64 {
     const NAME: &str = "expected_purchases";
-    let fitted = usable_bgnbd(NAME, model);
+    let fitted = usable::<BgNbd>(NAME, model);
     let t = checked_horizon(NAME, t);
     series_result(NAME, fitted.expected_purchases_new(t), t)
 }
 
 #[pg_extern(sql = false)]
 fn bgnbd_p_alive(model: &[u8], x: f64, t_x: f64, big_t: f64) -> f64 {
-    let fitted = usable_bgnbd("p_alive", model);
+    let fitted = usable::<BgNbd>("p_alive", model);
     if let Err(why) = triples::check(x, t_x, big_t) {
         bad_triple("p_alive", why, (x, t_x, big_t));
     }
@@ -312,7 +295,7 @@ fn bgnbd_p_alive(model: &[u8], x: f64, t_x: f64, big_t: f64) -> f64 {
 #[pg_extern(sql = false)]
 fn bgnbd_p_purchases(model: &[u8], n: i32, t: f64) -> f64 {
     const NAME: &str = "p_purchases";
-    let fitted = usable_bgnbd(NAME, model);
+    let fitted = usable::<BgNbd>(NAME, model);
     let t = checked_horizon(NAME, t);
     let n = u32::try_from(n).unwrap_or_else(|_| {
         errors::parameter_out_of_range(
@@ -332,16 +315,10 @@ fn bgnbd_p_purchases(model: &[u8], n: i32, t: f64) -> f64 {
     })
 }
 
-fn usable_pareto_nbd(function: &str, bytes: &[u8]) -> ParetoNbd {
-    let fitted = decoded::<ParetoNbd>(bytes);
-    refuse_unconverged(function, fitted.converged);
-    fitted
-}
-
 #[pg_extern(sql = false)]
 fn pareto_nbd_expected_purchases(model: &[u8], t: f64, x: f64, t_x: f64, big_t: f64) -> f64 {
     const NAME: &str = "expected_purchases";
-    let fitted = usable_pareto_nbd(NAME, model);
+    let fitted = usable::<ParetoNbd>(NAME, model);
     let t = checked_horizon(NAME, t);
     if let Err(why) = triples::check(x, t_x, big_t) {
         bad_triple(NAME, why, (x, t_x, big_t));
@@ -352,23 +329,17 @@ fn pareto_nbd_expected_purchases(model: &[u8], t: f64, x: f64, t_x: f64, big_t: 
 #[pg_extern(sql = false)]
 fn pareto_nbd_expected_purchases_new(model: &[u8], t: f64) -> f64 {
     const NAME: &str = "expected_purchases";
-    let fitted = usable_pareto_nbd(NAME, model);
+    let fitted = usable::<ParetoNbd>(NAME, model);
     fitted.expected_purchases_new(checked_horizon(NAME, t))
 }
 
 #[pg_extern(sql = false)]
 fn pareto_nbd_p_alive(model: &[u8], x: f64, t_x: f64, big_t: f64) -> f64 {
-    let fitted = usable_pareto_nbd("p_alive", model);
+    let fitted = usable::<ParetoNbd>("p_alive", model);
     if let Err(why) = triples::check(x, t_x, big_t) {
         bad_triple("p_alive", why, (x, t_x, big_t));
     }
     series_result("p_alive", fitted.p_alive(x, t_x, big_t), big_t)
-}
-
-fn usable_gamma_gamma(bytes: &[u8]) -> GammaGamma {
-    let fitted = decoded::<GammaGamma>(bytes);
-    refuse_unconverged("expected_spend", fitted.converged);
-    fitted
 }
 
 fn finite_mean(value: Result<f64, NoFiniteMean>) -> f64 {
@@ -389,7 +360,7 @@ fn gamma_gamma_expected_spend(
     x: Option<f64>,
     mean_spend: Option<f64>,
 ) -> Option<f64> {
-    let fitted = usable_gamma_gamma(model?);
+    let fitted = usable::<GammaGamma>("expected_spend", model?);
     let x = x?;
     if x == 0.0 {
         // Fader & Hardie 2013, eq. 5 with x = 0.
@@ -402,7 +373,7 @@ fn gamma_gamma_expected_spend(
 
 #[pg_extern(sql = false)]
 fn gamma_gamma_expected_spend_new(model: &[u8]) -> f64 {
-    finite_mean(usable_gamma_gamma(model).population_mean())
+    finite_mean(usable::<GammaGamma>("expected_spend", model).population_mean())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -485,8 +456,10 @@ v1_function!(
             return call.null();
         };
         let cache = call.function_cache(ClvCache::default);
-        let purchases = cached(&mut cache.purchases, purchases, |b| usable_bgnbd("clv", b));
-        let spend = cached(&mut cache.spend, spend, usable_gamma_gamma);
+        let purchases = cached(&mut cache.purchases, purchases, |b| {
+            usable::<BgNbd>("clv", b)
+        });
+        let spend = cached(&mut cache.spend, spend, |b| usable::<GammaGamma>("clv", b));
         let (Some(x), Some(t_x), Some(big_t)) = (call.f64(2), call.f64(3), call.f64(4)) else {
             return call.null();
         };
@@ -528,7 +501,10 @@ fn clv_prospect(
 ) -> Option<f64> {
     let month = month_in_units(unit);
     let (months, discount) = clv_parameters(months, monthly_discount);
-    let (purchases, spend) = (usable_bgnbd("clv", purchases?), usable_gamma_gamma(spend?));
+    let (purchases, spend) = (
+        usable::<BgNbd>("clv", purchases?),
+        usable::<GammaGamma>("expected_spend", spend?),
+    );
     let per_purchase = finite_mean(spend.population_mean());
     Some(clv_result(prospect_clv(
         &purchases,

@@ -16,6 +16,8 @@ pub trait StoredModel: Serialize + DeserializeOwned {
     const TYPE_NAME: &'static str;
     /// Err naming what is out of the parameters' domain.
     fn check(&self) -> Result<(), String>;
+    /// Whether the fit converged: a model that did not is kept, flagged, and never used.
+    fn converged(&self) -> bool;
 }
 
 pub fn to_text<M: StoredModel>(model: &M) -> String {

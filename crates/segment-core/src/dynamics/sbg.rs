@@ -30,6 +30,9 @@ pub struct Sbg {
 
 impl StoredModel for Sbg {
     const TYPE_NAME: &'static str = "sbg_model";
+    fn converged(&self) -> bool {
+        self.converged
+    }
     fn check(&self) -> Result<(), String> {
         positive(&[
             ("alpha", self.alpha),

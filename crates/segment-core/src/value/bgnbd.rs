@@ -32,6 +32,9 @@ pub struct BgNbd {
 
 impl StoredModel for BgNbd {
     const TYPE_NAME: &'static str = "bgnbd_model";
+    fn converged(&self) -> bool {
+        self.converged
+    }
     fn check(&self) -> Result<(), String> {
         positive(&[
             ("r", self.r),
@@ -259,7 +262,7 @@ struct XTerms {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::value::triples::tests::cdnow_sample;
     use crate::value::triples::Triples;
@@ -305,7 +308,8 @@ mod tests {
         assert_eq!(model.customers, 2357.0);
     }
 
-    fn published() -> BgNbd {
+    /// The parameters Fader, Hardie & Lee (2005) publish for the CDNOW sample, in weeks.
+    pub(crate) fn published() -> BgNbd {
         BgNbd {
             r: 0.243,
             alpha: 4.414,

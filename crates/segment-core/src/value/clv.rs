@@ -140,20 +140,7 @@ pub fn prospect_clv(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The parameters Fader, Hardie & Lee (2005) publish for the CDNOW sample, in weeks.
-    fn published() -> BgNbd {
-        BgNbd {
-            r: 0.243,
-            alpha: 4.414,
-            a: 0.793,
-            b: 2.426,
-            log_likelihood: 0.0,
-            customers: 0.0,
-            iterations: 0,
-            converged: true,
-        }
-    }
+    use crate::value::bgnbd::tests::published;
 
     /// `lifetimes` 0.11.3: GammaGammaFitter(p 6.25, q 3.74, v 15.44).customer_lifetime_value(
     /// BetaGeoFitter(r 0.243, alpha 4.414 · 7, a 0.793, b 2.426), frequency 2, recency 30.43 · 7,

@@ -23,6 +23,9 @@ pub struct GammaGamma {
 
 impl StoredModel for GammaGamma {
     const TYPE_NAME: &'static str = "gamma_gamma_model";
+    fn converged(&self) -> bool {
+        self.converged
+    }
     fn check(&self) -> Result<(), String> {
         positive(&[
             ("p", self.p),

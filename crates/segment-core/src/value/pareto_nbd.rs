@@ -28,6 +28,9 @@ pub struct ParetoNbd {
 
 impl StoredModel for ParetoNbd {
     const TYPE_NAME: &'static str = "pareto_nbd_model";
+    fn converged(&self) -> bool {
+        self.converged
+    }
     fn check(&self) -> Result<(), String> {
         positive(&[
             ("r", self.r),
