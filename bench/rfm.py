@@ -83,6 +83,8 @@ def main():
         print_table(f"{ORDERS:,} orders, {customers:,} customers, median of {RUNS} runs",
                     rows, ["PostgreSQL NTILE SQL", "DuckDB NTILE SQL"])
 
+        id_kinds(conn, customers)
+
         conn.execute(f"CREATE TABLE bench_customers AS {GROUPED}")
         conn.execute("VACUUM ANALYZE bench_customers")
         rows = [
@@ -93,6 +95,20 @@ def main():
                     rows, ["PostgreSQL NTILE SQL over the customers"])
         conn.execute("DROP TABLE bench_customers")
         conn.execute("DROP TABLE bench_orders")
+
+
+def id_kinds(conn, customers):
+    """The one pass over the same orders with bigint, uuid and text ids: the three id columns
+    sit in one table, so every query scans the same rows; the uuids are md5 hashes of the
+    bigint ids, spread over all 128 bits as random uuids are."""
+    conn.execute("""CREATE TABLE bench_ids AS SELECT customer_id, md5(customer_id::text)::uuid AS customer_uuid,
+                           customer_id::text AS customer_text, ts, amount FROM bench_orders""")
+    conn.execute("VACUUM ANALYZE bench_ids")
+    one_pass = """SELECT count(*), sum(r + f + m) FROM rfm_scores((SELECT rfm_agg({id}, ts, amount) FROM bench_ids))"""
+    rows = [(f"one pass, {kind} ids", median_seconds(conn, one_pass.format(id=column), max(RUNS, 5)))
+            for kind, column in [("bigint", "customer_id"), ("uuid", "customer_uuid"), ("text", "customer_text")]]
+    print_table(f"the same orders by kind of customer id, {customers:,} customers", rows, ["one pass, bigint ids"])
+    conn.execute("DROP TABLE bench_ids")
 
 
 if __name__ == "__main__":

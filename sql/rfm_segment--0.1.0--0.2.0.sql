@@ -435,7 +435,7 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION rfm_snapshot_summary(regclass, name, name, name, timestamp with time zone, anyelement) IS
-'Helper of rfm_snapshot: the rfm_summary (or rfm_summary_text, after kind) of an orders table up to as_of, computed by a query that may run in parallel.';
+'Helper of rfm_snapshot: the rfm_summary (or rfm_summary_text or rfm_summary_uuid, after kind) of an orders table up to as_of, computed by a query that may run in parallel.';
 
 CREATE FUNCTION rfm_snapshot(orders regclass, customer_id name, ordered_at name, amount name,
                              history regclass, as_of timestamp with time zone DEFAULT now())
@@ -445,6 +445,7 @@ CREATE FUNCTION rfm_snapshot(orders regclass, customer_id name, ordered_at name,
 DECLARE
     by_bigint @extschema@.rfm_summary;
     by_text @extschema@.rfm_summary_text;
+    by_uuid @extschema@.rfm_summary_uuid;
     id_type regtype;
     missing name;
     write text;
@@ -475,6 +476,8 @@ BEGIN
     -- for the same as_of replaces its snapshot, and an error leaves the history as it was.
     IF id_type IN ('text'::regtype, 'character varying'::regtype, 'character'::regtype) THEN
         SELECT s INTO by_text FROM @extschema@.rfm_snapshot_summary(orders, customer_id, ordered_at, amount, as_of, NULL::@extschema@.rfm_summary_text) AS s;
+    ELSIF id_type = 'uuid'::regtype THEN
+        SELECT s INTO by_uuid FROM @extschema@.rfm_snapshot_summary(orders, customer_id, ordered_at, amount, as_of, NULL::@extschema@.rfm_summary_uuid) AS s;
     ELSE
         SELECT s INTO by_bigint FROM @extschema@.rfm_snapshot_summary(orders, customer_id, ordered_at, amount, as_of, NULL::@extschema@.rfm_summary) AS s;
     END IF;
@@ -485,6 +488,8 @@ BEGIN
          FROM @extschema@.rfm_scores($2, as_of => $1) AS s', history);
     IF by_text IS NOT NULL THEN
         EXECUTE write USING as_of, by_text;
+    ELSIF by_uuid IS NOT NULL THEN
+        EXECUTE write USING as_of, by_uuid;
     ELSE
         EXECUTE write USING as_of, by_bigint;
     END IF;
@@ -497,3 +502,66 @@ END
 $function$;
 COMMENT ON FUNCTION rfm_snapshot(regclass, name, name, name, regclass, timestamp with time zone) IS
 'Scores every customer of an orders table as of a time (orders up to it) and writes the snapshot (as_of, customer_id, recency_days, frequency, monetary, r, f, m, segment) into a history table, replacing an earlier snapshot of the same as_of; returns the customers written.';
+
+-- ---------------------------------------------------------------------------------------------
+-- uuid customer ids: a summary kind of its own (16-byte keys), so that rfm_scores returns them as
+-- uuid and they sort and merge as fast as bigint ids.
+CREATE TYPE rfm_summary_uuid;
+CREATE FUNCTION rfm_summary_uuid_in(cstring) RETURNS rfm_summary_uuid
+    AS 'MODULE_PATHNAME', 'rfm_summary_uuid_in_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION rfm_summary_uuid_out(rfm_summary_uuid) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'rfm_summary_uuid_out_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION rfm_summary_uuid_recv(internal) RETURNS rfm_summary_uuid
+    AS 'MODULE_PATHNAME', 'rfm_summary_uuid_recv' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION rfm_summary_uuid_send(rfm_summary_uuid) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'rfm_summary_uuid_send' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE rfm_summary_uuid (INPUT = rfm_summary_uuid_in, OUTPUT = rfm_summary_uuid_out,
+    RECEIVE = rfm_summary_uuid_recv, SEND = rfm_summary_uuid_send, INTERNALLENGTH = VARIABLE, STORAGE = extended);
+COMMENT ON TYPE rfm_summary_uuid IS 'Per-customer purchase statistics (uuid customer ids) from rfm_agg: first and last purchase, purchases, net amount.';
+COMMENT ON FUNCTION rfm_summary_uuid_in(cstring) IS 'Text input of rfm_summary_uuid.';
+COMMENT ON FUNCTION rfm_summary_uuid_out(rfm_summary_uuid) IS 'Text output of rfm_summary_uuid.';
+COMMENT ON FUNCTION rfm_summary_uuid_recv(internal) IS 'Binary input of rfm_summary_uuid (binary COPY, binary protocol); checks every invariant of the stored form.';
+COMMENT ON FUNCTION rfm_summary_uuid_send(rfm_summary_uuid) IS 'Binary output of rfm_summary_uuid: its stored form, format version first.';
+
+CREATE FUNCTION rfm_agg_uuid_trans(internal, uuid, timestamp with time zone, double precision) RETURNS internal
+    AS 'MODULE_PATHNAME', 'rfm_agg_uuid_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION rfm_agg_uuid_combine(internal, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'rfm_agg_uuid_combine' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION rfm_agg_uuid_serialize(internal) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'rfm_agg_uuid_serialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION rfm_agg_uuid_deserialize(bytea, internal) RETURNS internal
+    AS 'MODULE_PATHNAME', 'rfm_agg_uuid_deserialize' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION rfm_agg_uuid_final(internal) RETURNS rfm_summary_uuid
+    AS 'MODULE_PATHNAME', 'rfm_agg_uuid_final' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION rfm_rollup_uuid_trans(internal, rfm_summary_uuid) RETURNS internal
+    AS 'MODULE_PATHNAME', 'rfm_rollup_uuid_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION rfm_agg_uuid_trans(internal, uuid, timestamp with time zone, double precision) IS 'Transition function of rfm_agg (uuid ids).';
+COMMENT ON FUNCTION rfm_agg_uuid_combine(internal, internal) IS 'Combine function of rfm_agg (uuid ids).';
+COMMENT ON FUNCTION rfm_agg_uuid_serialize(internal) IS 'Serialize function of rfm_agg (uuid ids).';
+COMMENT ON FUNCTION rfm_agg_uuid_deserialize(bytea, internal) IS 'Deserialize function of rfm_agg (uuid ids).';
+COMMENT ON FUNCTION rfm_agg_uuid_final(internal) IS 'Final function of rfm_agg and rollup (uuid ids).';
+COMMENT ON FUNCTION rfm_rollup_uuid_trans(internal, rfm_summary_uuid) IS 'Transition function of rollup(rfm_summary_uuid).';
+
+CREATE AGGREGATE rfm_agg(customer_id uuid, order_ts timestamp with time zone, amount double precision) (
+    SFUNC = rfm_agg_uuid_trans, STYPE = internal, SSPACE = 65536, FINALFUNC = rfm_agg_uuid_final,
+    COMBINEFUNC = rfm_agg_uuid_combine, SERIALFUNC = rfm_agg_uuid_serialize, DESERIALFUNC = rfm_agg_uuid_deserialize,
+    PARALLEL = SAFE);
+CREATE AGGREGATE rollup(rfm_summary_uuid) (
+    SFUNC = rfm_rollup_uuid_trans, STYPE = internal, SSPACE = 65536, FINALFUNC = rfm_agg_uuid_final,
+    COMBINEFUNC = rfm_agg_uuid_combine, SERIALFUNC = rfm_agg_uuid_serialize, DESERIALFUNC = rfm_agg_uuid_deserialize,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE rfm_agg(uuid, timestamp with time zone, double precision) IS 'rfm_agg for uuid customer ids.';
+COMMENT ON AGGREGATE rollup(rfm_summary_uuid) IS 'Merges RFM summaries with uuid customer ids.';
+
+CREATE FUNCTION rfm_scores(summary rfm_summary_uuid, bins integer DEFAULT 5)
+    RETURNS TABLE (customer_id uuid, first_order timestamp with time zone, last_order timestamp with time zone,
+                   recency_days double precision, frequency bigint, monetary double precision,
+                   r smallint, f smallint, m smallint, rfm_cell text, rfm_total integer, segment text)
+    AS 'MODULE_PATHNAME', 'rfm_scores_uuid_latest' LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 1000;
+CREATE FUNCTION rfm_scores(summary rfm_summary_uuid, as_of timestamp with time zone, bins integer DEFAULT 5)
+    RETURNS TABLE (customer_id uuid, first_order timestamp with time zone, last_order timestamp with time zone,
+                   recency_days double precision, frequency bigint, monetary double precision,
+                   r smallint, f smallint, m smallint, rfm_cell text, rfm_total integer, segment text)
+    AS 'MODULE_PATHNAME', 'rfm_scores_uuid_as_of' LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION rfm_scores(rfm_summary_uuid, integer) IS 'rfm_scores for uuid customer ids, as of the latest purchase.';
+COMMENT ON FUNCTION rfm_scores(rfm_summary_uuid, timestamp with time zone, integer) IS 'rfm_scores for uuid customer ids, as of as_of.';

@@ -95,6 +95,14 @@ def test_a_role_that_owns_the_tables_needs_nothing_more(database):
                      .replace("customer_id  bigint", "customer_id  text"))
         assert scalar(conn, "SELECT rfm_snapshot('text_orders', 'id', 'at', 'amount', 'text_history', '2024-03-01')") == 2
         assert conn.execute("SELECT customer_id, frequency FROM text_history ORDER BY 1").fetchall() == [("c1", 2), ("c2", 1)]
+        # uuid ids, likewise.
+        conn.execute("CREATE TABLE uuid_orders AS SELECT md5(id::text)::uuid AS id, at, amount FROM orders")
+        conn.execute(documented("CREATE TABLE rfm_history")[0].replace("rfm_history", "uuid_history")
+                     .replace("customer_id  bigint", "customer_id  uuid"))
+        assert scalar(conn, "SELECT rfm_snapshot('uuid_orders', 'id', 'at', 'amount', 'uuid_history', '2024-03-01')") == 2
+        # md5('1') and md5('2') as Python's hashlib computes them.
+        assert conn.execute("SELECT customer_id::text, frequency FROM uuid_history ORDER BY 1").fetchall() == [
+            ("c4ca4238-a0b9-2382-0dcc-509a6f75849b", 2), ("c81e728d-9d4c-2f63-6f06-7f89cc14862c", 1)]
     with connect(database) as admin:
         admin.execute("DROP SCHEMA analyst CASCADE")
         admin.execute("DROP ROLE analyst")

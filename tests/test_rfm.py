@@ -154,10 +154,12 @@ def test_bad_input_is_a_clear_error(db, query, sqlstate, words):
 
 ONE_PASS = """SELECT customer_id::text, r, f, m, frequency, monetary, segment
               FROM rfm_scores((SELECT rfm_agg({id}, order_date, amount) FROM cdnow_orders)) ORDER BY 1"""
-WINDOW_PATH = """SELECT customer_id::text, rfm_score(max(order_date)) OVER w, rfm_score(count(*)) OVER w,
+WINDOW_PATH = """SELECT ({id})::text, rfm_score(max(order_date)) OVER w, rfm_score(count(*)) OVER w,
                         rfm_score(sum(amount)) OVER w, count(*), sum(amount)::float8,
                         rfm_segment(rfm_score(max(order_date)) OVER w, rfm_score(count(*)) OVER w, rfm_score(sum(amount)) OVER w)
-                 FROM cdnow_orders GROUP BY customer_id WINDOW w AS () ORDER BY 1"""
+                 FROM cdnow_orders GROUP BY 1 WINDOW w AS () ORDER BY 1"""
+# uuid ids made from the bigint ones: md5 spreads them over all 128 bits, as random uuids are.
+AS_UUID = "md5({}::text)::uuid"
 
 
 def same_summary(a, b):
@@ -170,10 +172,10 @@ def same_summary(a, b):
     return True
 
 
-@pytest.mark.parametrize("id_expression", ["customer_id", "customer_id::text"])
+@pytest.mark.parametrize("id_expression", ["customer_id", "customer_id::text", AS_UUID.format("customer_id")])
 def test_one_pass_scores_equal_the_window_path(db, id_expression):
     one_pass = db.execute(ONE_PASS.format(id=id_expression)).fetchall()
-    window = db.execute(WINDOW_PATH).fetchall()
+    window = db.execute(WINDOW_PATH.format(id=id_expression)).fetchall()
     assert len(one_pass) == 23570
     assert [row[:5] + (row[6],) for row in one_pass] == [row[:5] + (row[6],) for row in window]
     assert all(abs(a[5] - b[5]) < 1e-9 for a, b in zip(one_pass, window))
@@ -217,6 +219,10 @@ def test_one_summary_per_group_rollup_and_text_form(db):
     text_ids = scalar(db, "SELECT rfm_agg(customer_id::text, order_date, amount)::text FROM cdnow_orders WHERE customer_id < 3")
     assert text_ids.startswith('{"customers":[["1",')
     assert scalar(db, "SELECT %s::rfm_summary_text::text", (text_ids,)) == text_ids
+    uuid_ids = scalar(db, f"SELECT rfm_agg({AS_UUID.format('customer_id')}, order_date, amount)::text FROM cdnow_orders WHERE customer_id < 3")
+    # md5('1') = c4ca4238a0b923820dcc509a6f75849b (Python's hashlib), printed as PostgreSQL prints a uuid.
+    assert uuid_ids.startswith('{"customers":[["c4ca4238-a0b9-2382-0dcc-509a6f75849b",')
+    assert scalar(db, "SELECT %s::rfm_summary_uuid::text", (uuid_ids,)) == uuid_ids
 
 
 @contextlib.contextmanager
@@ -248,12 +254,15 @@ def test_one_pass_under_a_parallel_plan(db):
     with random_orders(db, "many_orders", 200_000, 20_000):
         serial = scalar(db, "SELECT rfm_agg(c, ts, amount)::text FROM many_orders")
         serial_text = scalar(db, "SELECT rfm_agg(c::text, ts, amount)::text FROM many_orders")
+        by_uuid = f"SELECT rfm_agg({AS_UUID.format('c')}, ts, amount)::text FROM many_orders"
+        serial_uuid = scalar(db, by_uuid)
         assert_parallel_plan(db, "SELECT rfm_agg(c, ts, amount) FROM many_orders")
         assert same_summary(scalar(db, "SELECT rfm_agg(c, ts, amount)::text FROM many_orders"), serial)
         assert same_summary(scalar(db, "SELECT rfm_agg(c::text, ts, amount)::text FROM many_orders"), serial_text)
+        assert same_summary(scalar(db, by_uuid), serial_uuid)
 
 
-@pytest.mark.parametrize("id_expression", ["c", "c::text"])
+@pytest.mark.parametrize("id_expression", ["c", "c::text", AS_UUID.format("c")])
 def test_one_pass_counts_millions_of_orders_like_group_by(db, id_expression):
     """2.5 million orders of 300,000 customers: rfm_agg counts bigint ids in several sorted
     batches (a million orders each) and text ids in a hash table split into partitions, and in

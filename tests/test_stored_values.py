@@ -1,7 +1,8 @@
-"""Stored values (concentration, rfm_summary, rfm_summary_text) in binary: SEND / RECEIVE round
+"""Stored values (concentration, rfm_summary, rfm_summary_text, rfm_summary_uuid) in binary: SEND / RECEIVE round
 trips through COPY (FORMAT binary) and psycopg's binary results, and every invariant a decoder
 checks, broken one at a time in crafted bytes: each a clear ERROR with SQLSTATE XX001."""
 import struct
+import uuid
 
 import psycopg
 import pytest
@@ -34,6 +35,7 @@ SUMMARIES = {
     "concentration": "SELECT concentration_agg(amount) AS s FROM cdnow_orders",
     "rfm_summary": "SELECT rfm_agg(customer_id, order_date, amount) AS s FROM cdnow_orders",
     "rfm_summary_text": "SELECT rfm_agg('c' || customer_id, order_date, amount) AS s FROM cdnow_orders",
+    "rfm_summary_uuid": "SELECT rfm_agg(md5(customer_id::text)::uuid, order_date, amount) AS s FROM cdnow_orders",
 }
 
 
@@ -68,6 +70,8 @@ def rfm_bytes(customers, kind=1, version=1, count=None):
     for cid, first, last, purchases, amount, compensation in customers:
         if kind == 1:
             out += struct.pack("<q", cid)
+        elif kind == 3:
+            out += uuid.UUID(cid).bytes
         else:
             raw = cid.encode()
             out += struct.pack("<I", len(raw)) + raw
@@ -151,6 +155,26 @@ def test_corrupted_rfm_summary_text_is_refused(db, payload):
     assert_refused(db, "rfm_summary_text", payload)
 
 
+U1, U2 = "00000000-0000-0000-0000-000000000001", "ffffffff-0000-0000-0000-000000000000"
+
+
+def test_crafted_uuid_summary_is_read_in_byte_order(db):
+    db.execute("CREATE TEMP TABLE good_u (s rfm_summary_uuid)")
+    copy_in(db, "good_u", binary_copy_file([rfm_bytes([(U1,) + GOOD[1:], (U2,) + GOOD[1:]], kind=3)]))
+    rows = db.execute("SELECT customer_id::text, frequency FROM good_u, rfm_scores(s)").fetchall()
+    assert rows == [(U1, 2), (U2, 2)]
+
+
+@pytest.mark.parametrize("payload", [
+    rfm_bytes([(U2,) + GOOD[1:], (U1,) + GOOD[1:]], kind=3),
+    rfm_bytes([(U1,) + GOOD[1:], (U1,) + GOOD[1:]], kind=3),
+    rfm_bytes([(U1,) + GOOD[1:]], kind=3)[:-5],
+    rfm_bytes([GOOD], kind=1),
+])
+def test_corrupted_rfm_summary_uuid_is_refused(db, payload):
+    assert_refused(db, "rfm_summary_uuid", payload)
+
+
 def test_text_forms_refuse_what_the_binary_refuses(db):
     """The purchase count that read back as frequency -1 (a u64 cast to bigint) and a NUL
     inside a text id (which would print as another id) are input errors now."""
@@ -160,6 +184,9 @@ def test_text_forms_refuse_what_the_binary_refuses(db):
     assert_clear_error(
         db, """SELECT '{"customers": [["a\\u0000b", 0, 0, 1, 1.0, 0.0]]}'::rfm_summary_text""",
         "22021", "rfm_summary_text")
+    assert_clear_error(
+        db, """SELECT '{"customers": [["not-a-uuid", 0, 0, 1, 1.0, 0.0]]}'::rfm_summary_uuid""",
+        "22P02", "rfm_summary_uuid")
     assert_clear_error(
         db, """SELECT '{"n": 2, "values": [1, 2], "x": 1}'::concentration""", "22P02", "concentration")
 

@@ -156,7 +156,7 @@ BEGIN
 END
 $function$;
 COMMENT ON FUNCTION rfm_snapshot_summary(regclass, name, name, name, timestamp with time zone, anyelement) IS
-'Helper of rfm_snapshot: the rfm_summary (or rfm_summary_text, after kind) of an orders table up to as_of, computed by a query that may run in parallel.';
+'Helper of rfm_snapshot: the rfm_summary (or rfm_summary_text or rfm_summary_uuid, after kind) of an orders table up to as_of, computed by a query that may run in parallel.';
 
 CREATE FUNCTION rfm_snapshot(orders regclass, customer_id name, ordered_at name, amount name,
                              history regclass, as_of timestamp with time zone DEFAULT now())
@@ -166,6 +166,7 @@ CREATE FUNCTION rfm_snapshot(orders regclass, customer_id name, ordered_at name,
 DECLARE
     by_bigint @extschema@.rfm_summary;
     by_text @extschema@.rfm_summary_text;
+    by_uuid @extschema@.rfm_summary_uuid;
     id_type regtype;
     missing name;
     write text;
@@ -196,6 +197,8 @@ BEGIN
     -- for the same as_of replaces its snapshot, and an error leaves the history as it was.
     IF id_type IN ('text'::regtype, 'character varying'::regtype, 'character'::regtype) THEN
         SELECT s INTO by_text FROM @extschema@.rfm_snapshot_summary(orders, customer_id, ordered_at, amount, as_of, NULL::@extschema@.rfm_summary_text) AS s;
+    ELSIF id_type = 'uuid'::regtype THEN
+        SELECT s INTO by_uuid FROM @extschema@.rfm_snapshot_summary(orders, customer_id, ordered_at, amount, as_of, NULL::@extschema@.rfm_summary_uuid) AS s;
     ELSE
         SELECT s INTO by_bigint FROM @extschema@.rfm_snapshot_summary(orders, customer_id, ordered_at, amount, as_of, NULL::@extschema@.rfm_summary) AS s;
     END IF;
@@ -206,6 +209,8 @@ BEGIN
          FROM @extschema@.rfm_scores($2, as_of => $1) AS s', history);
     IF by_text IS NOT NULL THEN
         EXECUTE write USING as_of, by_text;
+    ELSIF by_uuid IS NOT NULL THEN
+        EXECUTE write USING as_of, by_uuid;
     ELSE
         EXECUTE write USING as_of, by_bigint;
     END IF;

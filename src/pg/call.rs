@@ -83,6 +83,14 @@ impl Call {
             .and_then(|d| unsafe { <&str>::from_datum(d, false) })
     }
 
+    /// A `uuid` argument: its 16 bytes.
+    pub fn uuid(self, index: usize) -> Option<[u8; 16]> {
+        // SAFETY: the argument is a uuid datum (the declaration): a pointer to 16 bytes, valid
+        // for the whole call.
+        self.datum(index)
+            .map(|d| unsafe { *(d.cast_mut_ptr::<[u8; 16]>()) })
+    }
+
     /// A `jsonb` argument in its text form, for serde to read (pgrx's own jsonb conversion
     /// panics on numbers beyond double range and on deep nesting; serde_json says why).
     pub fn jsonb_text(self, index: usize) -> Option<String> {

@@ -36,6 +36,17 @@ pub fn text(value: &str) -> Datum {
     })
 }
 
+/// A `uuid` datum in the current memory context.
+pub fn uuid(bytes: [u8; 16]) -> Datum {
+    // SAFETY: palloc returns 16 writable bytes (or raises an ERROR); a uuid is those bytes,
+    // passed by reference.
+    unsafe {
+        let out = pg_sys::palloc(16) as *mut [u8; 16];
+        out.write(bytes);
+        Datum::from(out)
+    }
+}
+
 /// A storable type's SEND function: its binary form is the stored payload itself (a format
 /// version first), so binary COPY, binary-protocol clients and pg_dump carry it unchanged.
 pub fn send(call: Call, type_name: &str) -> Datum {

@@ -1,5 +1,5 @@
-//! The SQL surface of the one-pass RFM path: `rfm_agg` → `rfm_summary` (bigint customer ids) or
-//! `rfm_summary_text` (text ids), `rollup`, and `rfm_scores`. Translation only; the arithmetic
+//! The SQL surface of the one-pass RFM path: `rfm_agg` → `rfm_summary` (bigint customer ids),
+//! `rfm_summary_text` (text ids) or `rfm_summary_uuid` (uuid ids), `rollup`, and `rfm_scores`. Translation only; the arithmetic
 //! is in `segment_core::rfm`.
 
 use crate::pg::aggregate::check_for_interrupts;
@@ -12,7 +12,7 @@ use pgrx::PgSqlErrorCode;
 use segment_core::codec::DecodeError;
 use segment_core::rfm::collector::{FinishError, RfmCollector};
 use segment_core::rfm::edges::{recency_days, ScoreEdges};
-use segment_core::rfm::key::CustomerKey;
+use segment_core::rfm::key::{CustomerKey, Uuid};
 use segment_core::rfm::segments;
 use segment_core::rfm::stats::CustomerStats;
 use segment_core::rfm::summary::{SummaryReader, TextFormError};
@@ -59,6 +59,17 @@ v1_function!(rfm_agg_text_trans, pg_finfo_rfm_agg_text_trans, |call| {
     };
     let (state, collector) = call.transition_state::<RfmCollector<Box<str>>>();
     collector.add_text(customer, at, amount);
+    state
+});
+
+// rfm_agg(uuid, timestamptz, double precision): 16-byte keys, counted in sorted batches as
+// bigint ids are.
+v1_function!(rfm_agg_uuid_trans, pg_finfo_rfm_agg_uuid_trans, |call| {
+    let (Some((at, amount)), Some(customer)) = (order(call), call.uuid(1)) else {
+        return call.unchanged_state();
+    };
+    let (state, collector) = call.transition_state::<RfmCollector<Uuid>>();
+    collector.add(Uuid(customer), at, amount);
     state
 });
 
@@ -187,6 +198,12 @@ impl IdColumn for i64 {
 impl IdColumn for Box<str> {
     fn datum(&self) -> pg_sys::Datum {
         datum::text(self)
+    }
+}
+
+impl IdColumn for Uuid {
+    fn datum(&self) -> pg_sys::Datum {
+        datum::uuid(self.0)
     }
 }
 
@@ -478,4 +495,57 @@ v1_function!(
     rfm_scores_text_as_of,
     pg_finfo_rfm_scores_text_as_of,
     |call| { rfm_scores::<Box<str>>(call, true) }
+);
+
+// The uuid kind, new in 0.2.0.
+v1_function!(
+    rfm_agg_uuid_combine,
+    pg_finfo_rfm_agg_uuid_combine,
+    |call| { combine::<Uuid>(call) }
+);
+v1_function!(
+    rfm_agg_uuid_deserialize,
+    pg_finfo_rfm_agg_uuid_deserialize,
+    |call| { call.deserialize_state(RfmCollector::<Uuid>::from_state_bytes) }
+);
+v1_function!(
+    rfm_agg_uuid_serialize,
+    pg_finfo_rfm_agg_uuid_serialize,
+    |call| { serialized::<Uuid>(call) }
+);
+v1_function!(rfm_agg_uuid_final, pg_finfo_rfm_agg_uuid_final, |call| {
+    final_summary::<Uuid>(call)
+});
+v1_function!(
+    rfm_rollup_uuid_trans,
+    pg_finfo_rfm_rollup_uuid_trans,
+    |call| { rollup_trans::<Uuid>(call) }
+);
+#[pg_extern(sql = false)]
+fn rfm_summary_uuid_in(input: &CStr) -> Vec<u8> {
+    summary_in::<Uuid>(input)
+}
+#[pg_extern(sql = false)]
+fn rfm_summary_uuid_out(bytes: &[u8]) -> CString {
+    summary_out::<Uuid>(bytes)
+}
+v1_function!(
+    rfm_summary_uuid_send,
+    pg_finfo_rfm_summary_uuid_send,
+    |call| { datum::send(call, "rfm_summary_uuid") }
+);
+v1_function!(
+    rfm_summary_uuid_recv,
+    pg_finfo_rfm_summary_uuid_recv,
+    |call| { receive::<Uuid>(call) }
+);
+v1_function!(
+    rfm_scores_uuid_latest,
+    pg_finfo_rfm_scores_uuid_latest,
+    |call| { rfm_scores::<Uuid>(call, false) }
+);
+v1_function!(
+    rfm_scores_uuid_as_of,
+    pg_finfo_rfm_scores_uuid_as_of,
+    |call| { rfm_scores::<Uuid>(call, true) }
 );
