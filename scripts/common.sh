@@ -21,13 +21,38 @@ as_root() { if is_root; then "$@"; else sudo "$@"; fi; }
 # PostgreSQL refuses to run as root: as root, the server and initdb run as `postgres`.
 as_server_user() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-# Runs a noisy command with its output in a log; shows the log's end only if it fails.
+# Runs a noisy command with its output in a log; shows the log's end only if it fails. A long
+# one (the first build, installing cargo-pgrx) says every 30 s what it is doing.
 quietly() {
-    local log=$1; shift
+    local log=$WORK_DIR/$1; shift
     mkdir -p "$WORK_DIR"
-    if ! "$@" >"$WORK_DIR/$log" 2>&1; then
-        tail -n 40 "$WORK_DIR/$log" >&2
-        die "'$*' failed; full output in tmp/$log"
+    "$@" >"$log" 2>&1 &
+    local pid=$! started=$SECONDS next=30
+    # /proc, not kill -0: a command under sudo belongs to root.
+    while [ -d "/proc/$pid" ]; do
+        sleep 1
+        if ((SECONDS - started >= next)); then
+            say "  ... $(elapsed $((SECONDS - started))): $(progress_of "$log")"
+            next=$((next + 30))
+        fi
+    done
+    if ! wait "$pid"; then
+        tail -n 40 "$log" >&2
+        die "'$*' failed; full output in ${log#"$ROOT"/}"
+    fi
+}
+
+elapsed() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+# What a log says it is doing: for cargo, the crates compiled so far and the latest one.
+progress_of() {
+    local plain compiled
+    plain=$(sed 's/\x1b\[[0-9;]*m//g' "$1")
+    compiled=$(grep -c '^ *Compiling ' <<<"$plain" || true)
+    if [ "$compiled" -gt 0 ]; then
+        echo "$compiled crates compiled, now $(grep '^ *Compiling ' <<<"$plain" | tail -n 1 | awk '{print $2, $3}')"
+    else
+        grep -v '^ *$' <<<"$plain" | tail -n 1 | cut -c 1-100
     fi
 }
 

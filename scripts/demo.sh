@@ -12,7 +12,7 @@ case "${1:-}" in
     *) echo "usage: scripts/demo.sh [--keep]" >&2; exit 2 ;;
 esac
 
-"$ROOT/scripts/setup.sh"
+"$ROOT/scripts/setup.sh" demo
 build_and_install
 cluster_start
 psql_run -c 'CREATE DATABASE rfm_demo'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing rfm_segment needs, and skips what is already there:
 # Debian's PostgreSQL 15 with its server headers, libclang (for pgrx's bindings), cargo-pgrx,
-# its configuration for the system PostgreSQL, and a Python virtualenv for the tests.
+# its configuration for the system PostgreSQL, and a Python virtualenv for the demo or the tests.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
@@ -35,9 +35,17 @@ if ! grep -qs "pg$PG_MAJOR = \"$PG_CONFIG\"" "$pgrx_config"; then
     quietly pgrx-init.log cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG"
 fi
 
+# The Python packages: the demo's few (`setup.sh demo`: a driver and matplotlib, about 80 MB),
+# or the tests' (their oracles: pandas, lifetimes, statsmodels, scipy; about 600 MB).
 venv=$ROOT/.venv
-if ! "$venv/bin/python" -c 'import pytest, psycopg, numpy, pandas, lifetimes, scipy, statsmodels, matplotlib' 2>/dev/null; then
-    say "creating the test virtualenv in .venv"
-    quietly venv.log python3 -m venv "$venv"
-    quietly venv.log "$venv/bin/pip" install -q -r "$ROOT/tests/requirements.txt"
+if [ "${1:-}" = demo ]; then
+    imports="psycopg, matplotlib" requirements=$ROOT/scripts/requirements.txt purpose=demo
+else
+    imports="pytest, psycopg, numpy, pandas, lifetimes, scipy, statsmodels, matplotlib"
+    requirements=$ROOT/tests/requirements.txt purpose=test
+fi
+if ! "$venv/bin/python" -c "import $imports" 2>/dev/null; then
+    say "installing the $purpose's Python packages into .venv"
+    [ -x "$venv/bin/pip" ] || quietly venv.log python3 -m venv "$venv"
+    quietly venv.log "$venv/bin/pip" install -q -r "$requirements"
 fi
