@@ -27,9 +27,10 @@ def connect(dbname, **kwargs):
     return psycopg.connect(dbname=dbname, autocommit=True, **kwargs)
 
 
-def psql(dbname, sql=None, file=None, stdin=None, check=True):
-    """Runs psql like a user would; returns stdout+stderr as text."""
-    args = [PSQL, "-X", "-q", "-d", dbname]
+def psql(dbname, sql=None, file=None, stdin=None, check=True, user=None):
+    """Runs psql like a user would (`user`, or the tests' superuser); returns stdout+stderr as
+    text."""
+    args = [PSQL, "-X", "-q", "-d", dbname] + (["-U", user] if user else [])
     args += ["-v", "ON_ERROR_STOP=1"] if check else []
     args += ["-f", str(file)] if file else []
     result = subprocess.run(
@@ -46,9 +47,9 @@ def fresh_database(name):
         admin.execute(f"CREATE DATABASE {name}")
 
 
-def load_cdnow(dbname):
+def load_cdnow(dbname, user=None):
     with open(ROOT / "tests/data/CDNOW_master.txt") as data:
-        psql(dbname, file=ROOT / "scripts/load_cdnow.sql", stdin=data.read())
+        psql(dbname, file=ROOT / "scripts/load_cdnow.sql", stdin=data.read(), user=user)
 
 
 @pytest.fixture(scope="session")

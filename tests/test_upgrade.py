@@ -17,7 +17,8 @@ CURRENT = "0.2.0"
 CATALOG = """
 SELECT 'function ' || p.oid::regprocedure || ' returns ' || pg_get_function_result(p.oid)
        || ' ' || p.provolatile::text || p.proparallel::text || p.proisstrict::text || p.proretset::text
-       || ' ' || coalesce(p.prosrc, '') || ' ' || p.prokind::text
+       || ' ' || coalesce(p.prosrc, '') || ' ' || p.prokind::text || ' ' || p.prosecdef::text
+       || ' ' || coalesce(p.proconfig::text, 'no settings')
        || ' -- ' || coalesce(obj_description(p.oid, 'pg_proc'), 'no comment')
 FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'rfm_segment' AND d.deptype = 'e'

@@ -141,11 +141,14 @@ COMMENT ON FUNCTION sbg_derl(sbg_model, double precision, integer) IS
 
 -- Segment history: a snapshot of every customer's RFM scores and segment, appended to a
 -- history table by one call (pg_cron schedules it).
+-- Both functions pin their search_path: no object a user creates can stand in for the
+-- built-ins they call (format, isfinite, unnest); the extension's own are schema-qualified.
 
 CREATE FUNCTION rfm_snapshot_summary(orders regclass, customer_id name, ordered_at name, amount name,
                                      as_of timestamp with time zone, kind anyelement)
     RETURNS SETOF anyelement
     LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
     AS $function$
 BEGIN
     -- RETURN QUERY EXECUTE may plan in parallel (a plain EXECUTE, or INSERT ... SELECT, may not):
@@ -162,6 +165,7 @@ CREATE FUNCTION rfm_snapshot(orders regclass, customer_id name, ordered_at name,
                              history regclass, as_of timestamp with time zone DEFAULT now())
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
     AS $function$
 DECLARE
     by_bigint @extschema@.rfm_summary;
