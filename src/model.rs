@@ -8,13 +8,25 @@ use pgrx::{PgLogLevel, PgSqlErrorCode};
 use segment_core::model::{self, StoredModel};
 use std::ffi::{CStr, CString};
 
-pub(crate) fn warn_unless_converged(
+/// A fit's result as a stored model. Parameters out of the model's domain (a fit that ran off to
+/// infinity on extreme data) are an error: stored, they could never be read back. A fit that
+/// did not converge is kept, flagged, with a warning.
+pub(crate) fn fitted_model<M: StoredModel>(
     function: &str,
-    converged: bool,
+    fitted: &M,
     iterations: usize,
     advice: &str,
-) {
-    if !converged {
+) -> pg_sys::Datum {
+    if let Err(why) = fitted.check() {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("{function}: the fit gives no usable model: {why}"),
+            Some(format!(
+                "The data are beyond what the model can fit. {advice}"
+            )),
+        );
+    }
+    if !fitted.converged() {
         pgrx::ereport!(
             PgLogLevel::WARNING,
             PgSqlErrorCode::ERRCODE_WARNING,
@@ -22,9 +34,6 @@ pub(crate) fn warn_unless_converged(
             advice
         );
     }
-}
-
-pub(crate) fn stored<M: StoredModel>(fitted: &M) -> pg_sys::Datum {
     new_varlena(M::TYPE_NAME, model::encoded_len(fitted), |out| {
         model::write_to(fitted, out)
     })

@@ -21,6 +21,11 @@ PSQL = str(
     ) / "psql"
 )
 TEST_DB = "rfm_test"
+# What a clear error of the extension may be: data (22), integrity (23), syntax or access (42),
+# resources (53, 54), not supported (0A); and what a message must never hold: Rust panic text.
+ALLOWED_CLASSES = {"22", "23", "42", "53", "54", "0A"}
+PANIC_TEXT = ("panicked", "called `Option::unwrap()`", "called `Result::unwrap()`",
+              "index out of bounds", "attempt to", "RUST_BACKTRACE", "rust_begin_unwind")
 
 
 def connect(dbname, **kwargs):

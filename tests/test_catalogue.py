@@ -18,16 +18,17 @@ functions taking cstring (bad text and bytes are test_stored_values.py's).
 """
 import math
 import os
+import socket
+import threading
+import time
 from dataclasses import dataclass
 
 import psycopg
 import pytest
+from psycopg.types.string import TextLoader
 
-from conftest import connect
+from conftest import ALLOWED_CLASSES, PANIC_TEXT, connect, fresh_database
 
-ALLOWED_CLASSES = {"22", "23", "42", "53", "54", "0A"}
-PANIC_TEXT = ("panicked", "called `Option::unwrap()`", "called `Result::unwrap()`",
-              "index out of bounds", "attempt to", "RUST_BACKTRACE")
 
 # A sane value per argument type: one that a function of this type of argument accepts.
 SANE = {
@@ -81,7 +82,7 @@ HOSTILE = {
     "jsonb": ["'{}'", "'[]'", "'null'", """'{"a": 1e400}'"""],
     "boolean": ["true"],
     "uuid": ["'00000000-0000-0000-0000-000000000000'", "'ffffffff-ffff-ffff-ffff-ffffffffffff'"],
-    "name": ["''", "repeat('x', 10000)", "'no_such_column'", """'x"; DROP TABLE cdnow_orders; --'"""],
+    "name": ["''", "repeat('x', 10000)", "'no_such_column'", "'cds'", """'x"; DROP TABLE cdnow_orders; --'"""],
     "regclass": ["'pg_class'", "'catalogue_history'", "0"],
     "anyelement": ["NULL::integer"],
 }
@@ -130,6 +131,15 @@ VALUE_RECIPES = {
 # Functions with a known bug, signature → what is wrong: expected to fail until it is fixed.
 KNOWN_BUGS = {}
 
+# Calls that ignore statement_timeout and a cancel, running for days or until the OOM killer
+# ends them (nothing else stops their backend): not run, but counted as failures, while the
+# bug is open.
+NOT_RUN = {}
+
+# Aggregates without a sane single row, whose sane call is therefore an error.
+NO_SANE_ROW = {"sbg_fit"}  # its rows are a cohort's periods 0, 1, ..., T, each once
+
+
 CATALOG_QUERY = """
 SELECT p.oid::regprocedure::text, p.proname, p.prokind, p.proretset,
        array(SELECT format_type(t, NULL) FROM unnest(p.proargtypes) t) AS argtypes,
@@ -165,15 +175,17 @@ def catalogue(conn):
 
 
 def collect_functions():
-    """The extension's functions, read at collection time: CREATE EXTENSION in a transaction of
-    the maintenance database that is rolled back, so nothing is left behind."""
+    """The extension's functions, read at collection time from a database made for it."""
     if "PGPORT" not in os.environ:
         return []
-    with psycopg.connect(dbname="postgres") as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS rfm_segment")
-        functions = catalogue(conn)
-        conn.rollback()
-    return functions
+    fresh_database("rfm_catalogue")
+    try:
+        with connect("rfm_catalogue") as conn:
+            conn.execute("CREATE EXTENSION rfm_segment")
+            return catalogue(conn)
+    finally:
+        with connect("postgres") as admin:
+            admin.execute("DROP DATABASE rfm_catalogue WITH (FORCE)")
 
 
 FUNCTIONS = collect_functions()
@@ -183,9 +195,17 @@ def quote(text):
     return "'" + text.replace("'", "''") + "'"
 
 
+class BackendDied(Exception):
+    pass
+
+
 class Session:
     """A connection that runs each call in a transaction that is rolled back (rfm_snapshot
     writes), and reconnects when a call killed its backend."""
+
+    # A call still running this long after statement_timeout ignores it: the client gives up
+    # (its backend runs on) so that the suite does not hang.
+    GIVE_UP_AFTER = 30
 
     def __init__(self, dbname):
         self.dbname = dbname
@@ -194,22 +214,36 @@ class Session:
     def connect(self):
         conn = connect(self.dbname)
         conn.execute("SET statement_timeout = '5s'")
+        for type_name in ("date", "timestamptz", "interval"):  # Python's datetime ends in 9999
+            conn.adapters.register_loader(type_name, TextLoader)
         return conn
 
     def run(self, sql):
         """(rows, None) or (None, error); raises BackendDied if `SELECT 1` fails afterwards."""
+        pid, started = self.conn.info.backend_pid, time.monotonic()
+        watchdog = threading.Timer(self.GIVE_UP_AFTER, self.hang_up)
+        watchdog.start()
         try:
             with self.conn.transaction(force_rollback=True):
                 cursor = self.conn.execute(sql)
                 outcome = (cursor.fetchall() if cursor.description else [], None)
         except psycopg.Error as error:
             outcome = (None, error)
+        finally:
+            watchdog.cancel()
+        if time.monotonic() - started >= self.GIVE_UP_AFTER:
+            self.conn = self.reconnect()
+            raise BackendDied(f"ignored statement_timeout: still running after {self.GIVE_UP_AFTER} s "
+                              f"(backend pid {pid} runs on; pg_terminate_backend cannot stop it)")
         try:
             self.conn.execute("SELECT 1").fetchone()
         except psycopg.OperationalError as lost:
             self.conn = self.reconnect()
-            raise BackendDied(str(lost)) from None
+            raise BackendDied(f"the backend died: {lost}") from None
         return outcome
+
+    def hang_up(self):
+        socket.socket(fileno=os.dup(self.conn.fileno())).shutdown(socket.SHUT_RDWR)
 
     def reconnect(self):
         """After a crash the postmaster restarts every backend: wait for it (up to 60 s)."""
@@ -217,12 +251,8 @@ class Session:
             try:
                 return self.connect()
             except psycopg.OperationalError:
-                __import__("time").sleep(0.5)
+                time.sleep(0.5)
         pytest.exit("the server did not come back after a backend crash", 3)
-
-
-class BackendDied(Exception):
-    pass
 
 
 @pytest.fixture(scope="module")
@@ -310,13 +340,11 @@ def calls(fn, stored):
     return out
 
 
-def problems_with(fn, sql, rows, error):
+def problems_with(fn, rows, error):
     """What is wrong with the outcome of one call, if anything."""
     if error is None:
         floats = [v for row in rows for v in row if isinstance(v, float)]
-        if fn.kind != "a" and any(math.isnan(v) for v in floats):
-            return ["returned NaN"]
-        return []
+        return ["returned NaN"] if fn.kind != "a" and any(map(math.isnan, floats)) else []
     d = error.diag
     found = []
     if d.sqlstate is None or d.sqlstate[:2] not in ALLOWED_CLASSES:
@@ -325,7 +353,7 @@ def problems_with(fn, sql, rows, error):
         found.append(f"the message does not name {' or '.join(fn.names())}")
     text = " ".join(filter(None, (d.message_primary, d.message_detail, d.message_hint)))
     found += [f"panic text {p!r} in the message" for p in PANIC_TEXT if p in text]
-    return [f"{p} ({d.sqlstate}: {d.message_primary})" for p in found]
+    return [f"{'; '.join(found)} ({d.sqlstate}: {d.message_primary})"] if found else []
 
 
 def params():
@@ -337,15 +365,21 @@ def params():
 @pytest.mark.parametrize("fn", params())
 def test_bad_input(session, stored_values, fn):
     failures, returned, all_calls = [], 0, calls(fn, stored_values)
-    for sql in all_calls:
+    for n, sql in enumerate(all_calls):
+        if any(fragment in sql for fragment in NOT_RUN.get(fn.signature, ())):
+            failures.append(f"{sql}\n    -> not run: known to ignore statement_timeout")
+            continue
         try:
             rows, error = session.run(sql)
         except BackendDied as lost:
-            failures.append(f"{sql}\n    -> the backend died: {lost}")
+            failures.append(f"{sql}\n    -> {lost}")
             continue
+        if n == 0 and error is not None and fn.name not in NO_SANE_ROW:
+            failures.append(f"{sql}\n    -> the sane call failed, so the others test little: fix SANE or OVERRIDES "
+                            f"({error.diag.sqlstate}: {error.diag.message_primary})")
         returned += error is None
-        failures += [f"{sql}\n    -> {problem}" for problem in problems_with(fn, sql, rows, error)]
-        if error is None and any(v in (math.inf, -math.inf) for row in rows for v in row if isinstance(v, float)):
+        failures += [f"{sql}\n    -> {problem}" for problem in problems_with(fn, rows, error)]
+        if error is None and any(abs(v) == math.inf for row in rows for v in row if isinstance(v, float)):
             print(f"note: {sql} -> an infinite double")
     print(f"{fn.signature}: {len(all_calls)} calls, {returned} returned")
     assert not failures, f"{len(failures)} bad outcomes of {fn.signature}:\n" + "\n".join(failures)

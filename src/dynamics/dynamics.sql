@@ -151,11 +151,25 @@ CREATE FUNCTION rfm_snapshot_summary(orders regclass, customer_id name, ordered_
     SET search_path = pg_catalog, pg_temp
     AS $function$
 BEGIN
+    IF orders IS NULL OR customer_id IS NULL OR ordered_at IS NULL OR amount IS NULL OR as_of IS NULL THEN
+        RAISE EXCEPTION 'rfm_snapshot_summary: orders, customer_id, ordered_at, amount and as_of must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'It is rfm_snapshot''s helper; call rfm_snapshot.';
+    END IF;
+    IF pg_typeof(kind) NOT IN ('@extschema@.rfm_summary'::regtype, '@extschema@.rfm_summary_text'::regtype,
+                               '@extschema@.rfm_summary_uuid'::regtype) THEN
+        RAISE EXCEPTION 'rfm_snapshot_summary: kind has type %, not a summary type', pg_typeof(kind)
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'kind is NULL::rfm_summary, NULL::rfm_summary_text or NULL::rfm_summary_uuid.';
+    END IF;
     -- RETURN QUERY EXECUTE may plan in parallel (a plain EXECUTE, or INSERT ... SELECT, may not):
     -- the one pass over the orders runs on every core.
     RETURN QUERY EXECUTE format(
         'SELECT @extschema@.rfm_agg(o.%1$I, o.%2$I, o.%3$I) FROM %4$s AS o WHERE o.%2$I <= $1',
         customer_id, ordered_at, amount, orders) USING as_of;
+EXCEPTION WHEN undefined_column OR undefined_table OR undefined_function OR syntax_error THEN
+    -- A name that is no column or table, or columns of types rfm_agg does not take.
+    RAISE EXCEPTION 'rfm_snapshot_summary: %', SQLERRM USING ERRCODE = SQLSTATE,
+        HINT = 'orders is a table; customer_id (bigint, uuid or text), ordered_at (timestamptz or date) and amount (a number) name its columns.';
 END
 $function$;
 COMMENT ON FUNCTION rfm_snapshot_summary(regclass, name, name, name, timestamp with time zone, anyelement) IS
@@ -176,10 +190,16 @@ DECLARE
     write text;
     written bigint;
 BEGIN
-    IF customer_id IS NULL OR ordered_at IS NULL OR amount IS NULL OR as_of IS NULL THEN
-        RAISE EXCEPTION 'rfm_snapshot: customer_id, ordered_at, amount and as_of must not be NULL'
+    IF orders IS NULL OR customer_id IS NULL OR ordered_at IS NULL OR amount IS NULL OR history IS NULL
+       OR as_of IS NULL THEN
+        RAISE EXCEPTION 'rfm_snapshot: orders, customer_id, ordered_at, amount, history and as_of must not be NULL'
             USING ERRCODE = 'null_value_not_allowed',
                   HINT = 'rfm_snapshot(''orders'', ''customer_id'', ''ordered_at'', ''amount'', ''rfm_history'', as_of => now())';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = orders)
+       OR NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = history) THEN
+        RAISE EXCEPTION 'rfm_snapshot: orders (%) and history (%) must be tables', orders::oid, history::oid
+            USING ERRCODE = 'undefined_table', HINT = 'Name them: rfm_snapshot(''orders'', ..., ''rfm_history'').';
     END IF;
     IF NOT isfinite(as_of) THEN
         RAISE EXCEPTION 'rfm_snapshot: as_of must be a finite time, got %', as_of
@@ -220,7 +240,11 @@ BEGIN
     END IF;
     GET DIAGNOSTICS written = ROW_COUNT;
     RETURN written;
-EXCEPTION WHEN undefined_column THEN
+EXCEPTION WHEN undefined_function THEN
+    RAISE EXCEPTION 'rfm_snapshot: the columns of % are of types rfm_agg does not take', orders
+        USING ERRCODE = 'datatype_mismatch',
+              HINT = 'customer_id is bigint (or integer), uuid or text; ordered_at timestamptz or date; amount a number.';
+WHEN undefined_column THEN
     RAISE EXCEPTION 'rfm_snapshot: %', SQLERRM USING ERRCODE = 'undefined_column',
         HINT = format('customer_id, ordered_at and amount name columns of %s; the history table has the columns of the reference''s CREATE TABLE rfm_history.', orders);
 END

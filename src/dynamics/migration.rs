@@ -55,23 +55,43 @@ v1_function!(
 
 const PROJECTION_HINT: &str = "markov_projection(migration_matrix(...), '{\"Champions\": 0.2, ...}', 4): the matrix as migration_matrix returns it, shares of its segments adding up to 1.";
 
-#[pg_extern(sql = false)]
-fn markov_projection(matrix: JsonB, shares: JsonB, steps: i32) -> JsonB {
-    let steps = u32::try_from(steps).unwrap_or_else(|_| {
-        errors::parameter_out_of_range(
-            "markov_projection",
-            "steps",
-            steps,
-            "[0, 2147483647]",
-            PROJECTION_HINT,
-        )
-    });
-    let projected = markov::project(&matrix.0, &shares.0, steps).unwrap_or_else(|why| {
-        errors::raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("markov_projection: {}", why.0),
-            Some(PROJECTION_HINT.into()),
-        )
-    });
-    JsonB(projected)
-}
+/// Steps a projection may take: its path is part of the result, one mix a step.
+const MAX_PROJECTION_STEPS: i32 = 10_000;
+
+// The jsonb arguments are read through their text (serde says what is wrong with a number
+// beyond double range, where pgrx's conversion panics).
+v1_function!(
+    markov_projection_wrapper,
+    pg_finfo_markov_projection_wrapper,
+    |call| {
+        let json = |index: usize, name: &str| -> serde_json::Value {
+            let text = call.jsonb_text(index).expect("STRICT");
+            serde_json::from_str(&text).unwrap_or_else(|why| {
+                errors::raise(
+                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                    format!("markov_projection: {name} cannot be read: {why}"),
+                    Some(PROJECTION_HINT.into()),
+                )
+            })
+        };
+        let (matrix, shares) = (json(0, "the matrix"), json(1, "the shares"));
+        let steps = call.i32(2).expect("STRICT");
+        if !(0..=MAX_PROJECTION_STEPS).contains(&steps) {
+            errors::parameter_out_of_range(
+                "markov_projection",
+                "steps",
+                steps,
+                "[0, 10000]",
+                PROJECTION_HINT,
+            );
+        }
+        let projected = markov::project(&matrix, &shares, steps as u32).unwrap_or_else(|why| {
+            errors::raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("markov_projection: {}", why.0),
+                Some(PROJECTION_HINT.into()),
+            )
+        });
+        JsonB(projected).into_datum().expect("jsonb")
+    }
+);

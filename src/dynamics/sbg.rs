@@ -1,6 +1,6 @@
 //! `sbg_fit(period, survivors)` → `sbg_model`, and its survival, retention and DERL.
 
-use crate::model::{model_in, model_out, receive, stored, usable, warn_unless_converged};
+use crate::model::{fitted_model, model_in, model_out, receive, usable};
 use crate::pg::{datum, errors};
 use crate::v1_function;
 use pgrx::prelude::*;
@@ -71,13 +71,12 @@ v1_function!(sbg_fit_final, pg_finfo_sbg_fit_final, |call| {
         errors::raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("sbg_fit: {why}"), Some(FIT_HINT.into()))
     });
     let fitted = Sbg::fit(&survivors);
-    warn_unless_converged(
+    fitted_model(
         "sbg_fit",
-        fitted.converged,
+        &fitted,
         fitted.iterations,
         "Check the survivors: a cohort where nobody or everybody leaves has no finite fit.",
-    );
-    stored(&fitted)
+    )
 });
 
 #[pg_extern(sql = false)]

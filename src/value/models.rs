@@ -2,7 +2,7 @@
 //! aggregates building storable models, and the accessors that predict from them.
 
 use super::histories::interval_days;
-use crate::model::{model_in, model_out, receive, stored, usable, warn_unless_converged};
+use crate::model::{fitted_model, model_in, model_out, receive, usable};
 use crate::pg::datum;
 use crate::pg::errors;
 use crate::v1_function;
@@ -69,13 +69,7 @@ v1_function!(bgnbd_fit_final, pg_finfo_bgnbd_fit_final, |call| {
     }
     refuse_without_repeat_purchases("bgnbd_fit", triples);
     let fitted = BgNbd::fit(triples);
-    warn_unless_converged(
-        "bgnbd_fit",
-        fitted.converged,
-        fitted.iterations,
-        TRIPLES_ADVICE,
-    );
-    stored(&fitted)
+    fitted_model("bgnbd_fit", &fitted, fitted.iterations, TRIPLES_ADVICE)
 });
 
 // pareto_nbd_fit(x, t_x, T) -> pareto_nbd_model: the same state as bgnbd_fit, another final.
@@ -89,13 +83,7 @@ v1_function!(
         }
         refuse_without_repeat_purchases("pareto_nbd_fit", triples);
         let fitted = ParetoNbd::fit(triples);
-        warn_unless_converged(
-            "pareto_nbd_fit",
-            fitted.converged,
-            fitted.iterations,
-            TRIPLES_ADVICE,
-        );
-        stored(&fitted)
+        fitted_model("pareto_nbd_fit", &fitted, fitted.iterations, TRIPLES_ADVICE)
     }
 );
 
@@ -158,13 +146,12 @@ v1_function!(
             return call.null();
         }
         let fitted = GammaGamma::fit(&collector.spends);
-        warn_unless_converged(
+        fitted_model(
             "gamma_gamma_fit",
-            fitted.converged,
+            &fitted,
             fitted.iterations,
             "Check the input: enough repeat customers, mean spends in one currency.",
-        );
-        stored(&fitted)
+        )
     }
 );
 
@@ -255,13 +242,30 @@ fn checked_horizon(function: &str, t: f64) -> f64 {
 }
 
 fn series_result(function: &str, value: Option<f64>, t: f64) -> f64 {
-    value.unwrap_or_else(|| {
+    let value = value.unwrap_or_else(|| {
         errors::raise(
             PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
             format!("{function}: the hypergeometric series does not converge for t = {t}"),
             Some("t is far beyond the customers' observed ages; predict a shorter period.".into()),
         )
-    })
+    });
+    finite_result(function, value)
+}
+
+/// A prediction that overflowed (inputs near the limits of double precision) is an error, as
+/// PostgreSQL's own arithmetic gives one, not Infinity or NaN.
+fn finite_result(function: &str, value: f64) -> f64 {
+    if !value.is_finite() {
+        errors::raise(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("{function}: the result is out of the range of double precision"),
+            Some(
+                "x, t_x and T are far beyond any customer's; check the data and its time unit."
+                    .into(),
+            ),
+        );
+    }
+    value
 }
 
 #[pg_extern(sql = false)]
@@ -289,7 +293,7 @@ fn bgnbd_p_alive(model: &[u8], x: f64, t_x: f64, big_t: f64) -> f64 {
     if let Err(why) = triples::check(x, t_x, big_t) {
         bad_triple("p_alive", why, (x, t_x, big_t));
     }
-    fitted.p_alive(x, t_x, big_t)
+    finite_result("p_alive", fitted.p_alive(x, t_x, big_t))
 }
 
 #[pg_extern(sql = false)]
@@ -330,7 +334,10 @@ fn pareto_nbd_expected_purchases(model: &[u8], t: f64, x: f64, t_x: f64, big_t: 
 fn pareto_nbd_expected_purchases_new(model: &[u8], t: f64) -> f64 {
     const NAME: &str = "expected_purchases";
     let fitted = usable::<ParetoNbd>(NAME, model);
-    fitted.expected_purchases_new(checked_horizon(NAME, t))
+    finite_result(
+        NAME,
+        fitted.expected_purchases_new(checked_horizon(NAME, t)),
+    )
 }
 
 #[pg_extern(sql = false)]
@@ -342,11 +349,11 @@ fn pareto_nbd_p_alive(model: &[u8], x: f64, t_x: f64, big_t: f64) -> f64 {
     series_result("p_alive", fitted.p_alive(x, t_x, big_t), big_t)
 }
 
-fn finite_mean(value: Result<f64, NoFiniteMean>) -> f64 {
+fn finite_mean(function: &str, value: Result<f64, NoFiniteMean>) -> f64 {
     value.unwrap_or_else(|NoFiniteMean(q)| {
         errors::raise(
             PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-            format!("expected_spend: the model has q = {q} <= 1, so spend has no finite mean"),
+            format!("{function}: the model has q = {q} <= 1, so spend has no finite mean"),
             Some("The customers' spend varies too much for a mean: use median spend instead, or fit on more repeat customers.".into()),
         )
     })
@@ -364,16 +371,19 @@ fn gamma_gamma_expected_spend(
     let x = x?;
     if x == 0.0 {
         // Fader & Hardie 2013, eq. 5 with x = 0.
-        return Some(finite_mean(fitted.population_mean()));
+        return Some(finite_mean("expected_spend", fitted.population_mean()));
     }
     let spend =
         Spend::checked(x, mean_spend?).unwrap_or_else(|bad| bad_spend("expected_spend", bad));
-    Some(finite_mean(fitted.expected_spend(spend)))
+    Some(finite_mean("expected_spend", fitted.expected_spend(spend)))
 }
 
 #[pg_extern(sql = false)]
 fn gamma_gamma_expected_spend_new(model: &[u8]) -> f64 {
-    finite_mean(usable::<GammaGamma>("expected_spend", model).population_mean())
+    finite_mean(
+        "expected_spend",
+        usable::<GammaGamma>("expected_spend", model).population_mean(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,11 +402,14 @@ fn month_in_units(unit: Option<Interval>) -> f64 {
     30.0 / days
 }
 
+/// A century: a longer horizon means nothing for a customer, and each month costs a series.
+const MAX_CLV_MONTHS: i32 = 1200;
+
 fn clv_parameters(months: Option<i32>, monthly_discount: Option<f64>) -> (u32, f64) {
     let months = match months {
         None => errors::null_parameter("clv", "months", CLV_HINT),
-        Some(m) if m < 0 => {
-            errors::parameter_out_of_range("clv", "months", m, "[0, 2147483647]", CLV_HINT)
+        Some(m) if !(0..=MAX_CLV_MONTHS).contains(&m) => {
+            errors::parameter_out_of_range("clv", "months", m, "[0, 1200]", CLV_HINT)
         }
         Some(m) => m as u32,
     };
@@ -406,7 +419,7 @@ fn clv_parameters(months: Option<i32>, monthly_discount: Option<f64>) -> (u32, f
 }
 
 fn clv_result(value: Result<f64, ClvError>) -> f64 {
-    value.unwrap_or_else(|why| clv_error(why))
+    finite_result("clv", value.unwrap_or_else(|why| clv_error(why)))
 }
 
 fn clv_error(why: ClvError) -> ! {
@@ -469,13 +482,13 @@ v1_function!(
         let per_purchase = if x == 0.0 {
             // No repeat spend: the population's mean; the customer's mean spend is not used (and
             // may be NULL).
-            finite_mean(spend.population_mean())
+            finite_mean("clv", spend.population_mean())
         } else {
             let Some(mean_spend) = call.f64(5) else {
                 return call.null();
             };
             let checked = Spend::checked(x, mean_spend).unwrap_or_else(|bad| bad_spend("clv", bad));
-            finite_mean(spend.expected_spend(checked))
+            finite_mean("clv", spend.expected_spend(checked))
         };
         if !cache
             .valuer
@@ -503,9 +516,9 @@ fn clv_prospect(
     let (months, discount) = clv_parameters(months, monthly_discount);
     let (purchases, spend) = (
         usable::<BgNbd>("clv", purchases?),
-        usable::<GammaGamma>("expected_spend", spend?),
+        usable::<GammaGamma>("clv", spend?),
     );
-    let per_purchase = finite_mean(spend.population_mean());
+    let per_purchase = finite_mean("clv", spend.population_mean());
     Some(clv_result(prospect_clv(
         &purchases,
         per_purchase,

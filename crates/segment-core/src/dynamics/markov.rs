@@ -120,11 +120,13 @@ pub fn project(matrix: &Value, shares: &Value, steps: u32) -> Result<Value, BadP
     let mut current = read_shares(shares, &segments)?;
     let mut path = vec![current.clone()];
     for _ in 0..steps {
+        crate::interrupt::check();
         current = step(&current, &rows, &segments)?;
         path.push(current.clone());
     }
     let mut steady = Value::Null;
     for _ in 0..MAX_STEADY_STEPS {
+        crate::interrupt::check();
         let next = step(&current, &rows, &segments)?;
         let moved = next
             .iter()

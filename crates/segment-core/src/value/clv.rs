@@ -37,6 +37,7 @@ fn discounted_months(
     let mut value = 0.0;
     let mut before = 0.0; // expected purchases up to the previous month's end
     for i in 1..=months {
+        crate::interrupt::check(); // a month costs a hypergeometric series per customer
         let up_to = expected(f64::from(i) * month).ok_or(ClvError::Series)?;
         value += spend * (up_to - before) / (1.0 + monthly_discount).powi(i as i32);
         before = up_to;
