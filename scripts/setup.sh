@@ -31,7 +31,7 @@ if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
 fi
 
 
-# The Python packages: the demo's few (`setup.sh demo`: a driver and matplotlib, about 80 MB),
+# The Python packages: the demo's few (`setup.sh demo`: a driver and matplotlib with numpy, about 210 MB),
 # or the tests' (their oracles: pandas, lifetimes, statsmodels, scipy; about 600 MB).
 venv=$ROOT/.venv
 if [ "${1:-}" = demo ]; then
