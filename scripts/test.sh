@@ -30,8 +30,7 @@ if [ "$PG_MAJOR" = 15 ]; then
     # pg_cron (Debian's package, for 15 only) runs its jobs in background workers in database
     # rfm_cron, which tests/test_history.py creates.
     export RFM_SERVER_OPTIONS="${RFM_SERVER_OPTIONS:-} -c shared_preload_libraries=pg_cron -c cron.database_name=rfm_cron -c cron.use_background_workers=on -c max_worker_processes=20"
-fi
-if [ "$PG_MAJOR" != 15 ]; then
+else
     # The fuzzers' full runs are 15's; the other majors get a shorter one of each.
     export RFM_FUZZ_QUERIES=${RFM_FUZZ_QUERIES:-3000} RFM_SQLSMITH_QUERIES=${RFM_SQLSMITH_QUERIES:-3000}
 fi

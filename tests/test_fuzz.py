@@ -383,6 +383,8 @@ def test_random_queries(fuzz_database):
         failures.append("a backend crashed: the server restarted and ended the sentinel session")
     assert not failures, (f"RFM_FUZZ_SEED={SEED} (rerun with it: the same data and queries); {summary}\n"
                           + "\n".join(failures))
+    with connect("postgres") as admin:  # kept only after a failure, to look at
+        admin.execute(f"DROP DATABASE {FUZZ_DB} WITH (FORCE)")
 
 
 # sqlsmith: a database with a few small tables of the extension's types and views calling it.

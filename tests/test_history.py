@@ -65,6 +65,10 @@ def test_a_snapshot_is_what_rfm_scores_gives_and_a_rerun_replaces_it(history):
     ("'cdnow_orders', 'customer_id', 'order_date', 'amount', 'cdnow_orders', '1999-01-01'", "42703", "as_of"),
     ("'cdnow_orders', 'customer_id', 'order_date', 'amount', 'rfm_history', 'infinity'", "22008", "finite"),
     ("'cdnow_orders', NULL, 'order_date', 'amount', 'rfm_history', '1999-01-01'", "22004", "NULL"),
+    ("'cdnow_orders', 'customer_id', 'order_date', 'amount', NULL, '1999-01-01'", "22004", "NULL"),
+    ("'cdnow_orders', 'customer_id', 'order_date', 'amount', 0, '1999-01-01'", "42P01", "must be tables"),
+    # cds, the number of CDs, is an integer: no order time.
+    ("'cdnow_orders', 'customer_id', 'cds', 'amount', 'rfm_history', '1999-01-01'", "42804", "integer (time)"),
 ])
 def test_snapshot_bad_input_writes_nothing(history, call, sqlstate, words):
     db = history
@@ -103,6 +107,8 @@ def test_a_role_that_owns_the_tables_needs_nothing_more(database):
         # md5('1') and md5('2') as Python's hashlib computes them.
         assert conn.execute("SELECT customer_id::text, frequency FROM uuid_history ORDER BY 1").fetchall() == [
             ("c4ca4238-a0b9-2382-0dcc-509a6f75849b", 2), ("c81e728d-9d4c-2f63-6f06-7f89cc14862c", 1)]
+        # No orders up to as_of: an empty snapshot (the empty summary is NULL, whatever its type).
+        assert scalar(conn, "SELECT rfm_snapshot('uuid_orders', 'id', 'at', 'amount', 'uuid_history', '2023-01-01')") == 0
     with connect(database) as admin:
         admin.execute("DROP SCHEMA analyst CASCADE")
         admin.execute("DROP ROLE analyst")

@@ -186,6 +186,8 @@ DECLARE
     by_text @extschema@.rfm_summary_text;
     by_uuid @extschema@.rfm_summary_uuid;
     id_type regtype;
+    time_type regtype;
+    amount_type regtype;
     missing name;
     write text;
     written bigint;
@@ -215,13 +217,25 @@ BEGIN
     END IF;
     SELECT a.atttypid INTO id_type FROM pg_catalog.pg_attribute a
     WHERE a.attrelid = orders AND a.attname = customer_id;
+    SELECT a.atttypid INTO time_type FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = orders AND a.attname = ordered_at;
+    SELECT a.atttypid INTO amount_type FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = orders AND a.attname = amount;
+    IF id_type::text NOT IN ('bigint', 'integer', 'smallint', 'uuid', 'text', 'character varying', 'character')
+       OR time_type::text NOT IN ('timestamp with time zone', 'timestamp without time zone', 'date')
+       OR amount_type::text NOT IN ('double precision', 'real', 'numeric', 'bigint', 'integer', 'smallint') THEN
+        RAISE EXCEPTION 'rfm_snapshot: the columns of % are % (id), % (time) and % (amount), types rfm_agg does not take',
+            orders, id_type, time_type, amount_type
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'customer_id is bigint (or integer), uuid or text; ordered_at timestamptz or date; amount a number.';
+    END IF;
     -- The one pass over the orders first, in its own query (which may run in parallel); then
     -- the write. Names are quoted (regclass prints a quoted name, %I quotes a column), values
     -- passed as parameters: nothing can be injected through them. One transaction: a re-run
     -- for the same as_of replaces its snapshot, and an error leaves the history as it was.
-    IF id_type IN ('text'::regtype, 'character varying'::regtype, 'character'::regtype) THEN
+    IF id_type::text IN ('text', 'character varying', 'character') THEN
         SELECT s INTO by_text FROM @extschema@.rfm_snapshot_summary(orders, customer_id, ordered_at, amount, as_of, NULL::@extschema@.rfm_summary_text) AS s;
-    ELSIF id_type = 'uuid'::regtype THEN
+    ELSIF id_type::text = 'uuid' THEN
         SELECT s INTO by_uuid FROM @extschema@.rfm_snapshot_summary(orders, customer_id, ordered_at, amount, as_of, NULL::@extschema@.rfm_summary_uuid) AS s;
     ELSE
         SELECT s INTO by_bigint FROM @extschema@.rfm_snapshot_summary(orders, customer_id, ordered_at, amount, as_of, NULL::@extschema@.rfm_summary) AS s;
@@ -231,20 +245,17 @@ BEGIN
         'INSERT INTO %s (as_of, customer_id, recency_days, frequency, monetary, r, f, m, segment)
          SELECT $1, s.customer_id, s.recency_days, s.frequency, s.monetary, s.r, s.f, s.m, s.segment
          FROM @extschema@.rfm_scores($2, as_of => $1) AS s', history);
-    IF by_text IS NOT NULL THEN
+    -- By the ids' type, not by which summary is set: an empty one is NULL.
+    IF id_type::text IN ('text', 'character varying', 'character') THEN
         EXECUTE write USING as_of, by_text;
-    ELSIF by_uuid IS NOT NULL THEN
+    ELSIF id_type::text = 'uuid' THEN
         EXECUTE write USING as_of, by_uuid;
     ELSE
         EXECUTE write USING as_of, by_bigint;
     END IF;
     GET DIAGNOSTICS written = ROW_COUNT;
     RETURN written;
-EXCEPTION WHEN undefined_function THEN
-    RAISE EXCEPTION 'rfm_snapshot: the columns of % are of types rfm_agg does not take', orders
-        USING ERRCODE = 'datatype_mismatch',
-              HINT = 'customer_id is bigint (or integer), uuid or text; ordered_at timestamptz or date; amount a number.';
-WHEN undefined_column THEN
+EXCEPTION WHEN undefined_column THEN
     RAISE EXCEPTION 'rfm_snapshot: %', SQLERRM USING ERRCODE = 'undefined_column',
         HINT = format('customer_id, ordered_at and amount name columns of %s; the history table has the columns of the reference''s CREATE TABLE rfm_history.', orders);
 END

@@ -81,7 +81,7 @@ v1_function!(
                 "markov_projection",
                 "steps",
                 steps,
-                "[0, 10000]",
+                &format!("[0, {MAX_PROJECTION_STEPS}]"),
                 PROJECTION_HINT,
             );
         }

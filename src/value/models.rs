@@ -408,9 +408,13 @@ const MAX_CLV_MONTHS: i32 = 1200;
 fn clv_parameters(months: Option<i32>, monthly_discount: Option<f64>) -> (u32, f64) {
     let months = match months {
         None => errors::null_parameter("clv", "months", CLV_HINT),
-        Some(m) if !(0..=MAX_CLV_MONTHS).contains(&m) => {
-            errors::parameter_out_of_range("clv", "months", m, "[0, 1200]", CLV_HINT)
-        }
+        Some(m) if !(0..=MAX_CLV_MONTHS).contains(&m) => errors::parameter_out_of_range(
+            "clv",
+            "months",
+            m,
+            &format!("[0, {MAX_CLV_MONTHS}]"),
+            CLV_HINT,
+        ),
         Some(m) => m as u32,
     };
     let discount = monthly_discount

@@ -10,7 +10,7 @@ const DIGIT_BITS: u32 = 11;
 const BUCKETS: usize = 1 << DIGIT_BITS;
 const PASSES: usize = 64_usize.div_ceil(DIGIT_BITS as usize);
 /// Below this, a comparison sort wins over six histogram passes.
-const RADIX_THRESHOLD: usize = 4_096;
+pub const RADIX_THRESHOLD: usize = 4_096;
 
 /// Sorts finite, non-negative values ascending. `-0.0` must already be normalised to `0.0`.
 ///

@@ -3,7 +3,7 @@
 
 use super::stats::{CustomerStats, Order};
 use crate::codec::{DecodeError, Reader, Writer};
-use crate::sort::{i64_key, sort_by_key, sort_by_key_with_scratch};
+use crate::sort::{i64_key, sort_by_key, sort_by_key_with_scratch, RADIX_THRESHOLD};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -174,7 +174,6 @@ impl<'de> serde::Deserialize<'de> for Uuid {
 /// sorts of each half, low half first.
 fn sort_by_uuid<T: Copy>(items: &mut [T], scratch: &mut Vec<T>, id: impl Fn(&T) -> Uuid) {
     const LEADING_BITS: u32 = 22;
-    const MANY: usize = 4_096;
     let leading = |item: &T| id(item).high() >> (64 - LEADING_BITS);
     sort_by_key_with_scratch(items, scratch, leading, &mut || ());
     let mut start = 0;
@@ -185,7 +184,7 @@ fn sort_by_uuid<T: Copy>(items: &mut [T], scratch: &mut Vec<T>, id: impl Fn(&T) 
             .take_while(|item| leading(item) == first)
             .count();
         let run = &mut items[start..start + len];
-        if len >= MANY {
+        if len >= RADIX_THRESHOLD {
             sort_by_key_with_scratch(run, scratch, |item| id(item).low(), &mut || ());
             sort_by_key_with_scratch(run, scratch, |item| id(item).high(), &mut || ());
         } else if len > 1 {
