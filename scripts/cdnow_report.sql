@@ -99,17 +99,23 @@ FROM models;
 
 \echo
 \echo 'Churn per RFM segment: customers of each segment at 1997-12-31 who bought nothing in 1998-01 .. 1998-06 (95 % interval: Wilson)'
+-- The two snapshots the churn, migration and fluctuation sections compare, each scored once.
+CREATE TEMP TABLE segments_1997 AS
+SELECT customer_id, segment, monetary
+FROM rfm_scores((SELECT rfm_agg(customer_id, order_date, amount) FROM cdnow_orders
+                 WHERE order_date <= '1997-12-31'), as_of => '1997-12-31');
+CREATE TEMP TABLE segments_1998 AS
+SELECT customer_id, segment
+FROM rfm_scores((SELECT rfm_agg(customer_id, order_date, amount) FROM cdnow_orders
+                 WHERE order_date <= '1998-06-30'), as_of => '1998-06-30');
 WITH segments AS (
-    SELECT customer_id, segment, monetary
-    FROM rfm_scores((SELECT rfm_agg(customer_id, order_date, amount) FROM cdnow_orders
-                     WHERE order_date <= '1997-12-31'), as_of => '1997-12-31')
+    SELECT s.segment, s.monetary,
+           NOT EXISTS (SELECT FROM cdnow_orders o WHERE o.customer_id = s.customer_id
+                       AND o.order_date > '1997-12-31') AS churned
+    FROM segments_1997 s
 ), churn AS (
-    SELECT segment,
-           churn_rate(NOT EXISTS (SELECT FROM cdnow_orders o WHERE o.customer_id = s.customer_id
-                                  AND o.order_date > '1997-12-31')) AS customers,
-           value_churn_rate(NOT EXISTS (SELECT FROM cdnow_orders o WHERE o.customer_id = s.customer_id
-                                        AND o.order_date > '1997-12-31'), monetary) AS revenue
-    FROM segments s GROUP BY segment
+    SELECT segment, churn_rate(churned) AS customers, value_churn_rate(churned, monetary) AS revenue
+    FROM segments GROUP BY segment
 )
 SELECT segment,
        to_char((customers).customers, 'FM999,999')                                          AS customers,
@@ -120,15 +126,9 @@ FROM churn ORDER BY (customers).rate;
 
 \echo
 \echo 'Migration between RFM segments, 1997-12-31 -> 1998-06-30: the largest moves (customers who changed segment)'
-WITH before AS (
-    SELECT customer_id, segment FROM rfm_scores((SELECT rfm_agg(customer_id, order_date, amount) FROM cdnow_orders
-                                                 WHERE order_date <= '1997-12-31'), as_of => '1997-12-31')
-), after AS (
-    SELECT customer_id, segment FROM rfm_scores((SELECT rfm_agg(customer_id, order_date, amount) FROM cdnow_orders
-                                                 WHERE order_date <= '1998-06-30'), as_of => '1998-06-30')
-), moves AS (
+WITH moves AS (
     SELECT b.segment AS from_segment, a.segment AS to_segment, count(*) AS customers
-    FROM before b FULL JOIN after a USING (customer_id) GROUP BY 1, 2
+    FROM segments_1997 b FULL JOIN segments_1998 a USING (customer_id) GROUP BY 1, 2
 )
 SELECT from_segment, to_segment, to_char(customers, 'FM999,999') AS customers,
        to_char(100.0 * customers / sum(customers) OVER (PARTITION BY from_segment), 'FM990.0 "%"') AS share_of_from_segment
@@ -137,12 +137,5 @@ ORDER BY (from_segment IS DISTINCT FROM to_segment) DESC, moves.customers DESC L
 
 \echo
 \echo 'Fluctuation between RFM segments, 1997-12-31 -> 1998-06-30 (share of customers whose segment changed)'
-WITH before AS (
-    SELECT customer_id, segment FROM rfm_scores((SELECT rfm_agg(customer_id, order_date, amount) FROM cdnow_orders
-                                                 WHERE order_date <= '1997-12-31'), as_of => '1997-12-31')
-), after AS (
-    SELECT customer_id, segment FROM rfm_scores((SELECT rfm_agg(customer_id, order_date, amount) FROM cdnow_orders
-                                                 WHERE order_date <= '1998-06-30'), as_of => '1998-06-30')
-)
 SELECT to_char(100 * fluctuation_rate(b.segment, a.segment), 'FM990.0 "%"') AS fluctuation_rate
-FROM before b FULL JOIN after a USING (customer_id);
+FROM segments_1997 b FULL JOIN segments_1998 a USING (customer_id);
