@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks against a release build in a throwaway cluster with benchmark-sized
-# memory settings. Usage: bench/run.sh [concentration|abc|rfm|value|dynamics ...]   (default: all)
+# memory settings. Usage: bench/run.sh [concentration|abc|rfm|value|dynamics|citus ...]   (default: all)
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
 
 export RFM_SERVER_OPTIONS="-c shared_buffers=2GB -c work_mem=512MB -c max_parallel_workers_per_gather=2 -c jit=off"
@@ -11,7 +11,16 @@ cluster_start
 psql_run -c 'CREATE DATABASE rfm_bench'
 psql_run -d rfm_bench -c 'CREATE EXTENSION rfm_segment'
 benches=("$@")
-[ "${#benches[@]}" -gt 0 ] || benches=(concentration abc rfm value dynamics)
+[ "${#benches[@]}" -gt 0 ] || benches=(concentration abc rfm value dynamics citus)
 for bench in "${benches[@]}"; do
+    if [ "$bench" = citus ]; then
+        # a coordinator and two workers beside the cluster above (PostgreSQL 15 only)
+        source "$ROOT/scripts/citus.sh"
+        [ "$PG_MAJOR" = 15 ] && citus_install || { say "no Citus here: skipping bench/citus.py"; continue; }
+        citus_start
+        trap 'cluster_stop; citus_stop' EXIT
+        "$ROOT/.venv/bin/python" "$ROOT/bench/citus.py" "${RFM_CITUS_PORTS%%,*}"
+        continue
+    fi
     "$ROOT/.venv/bin/python" "$ROOT/bench/$bench.py" rfm_bench
 done

@@ -98,17 +98,8 @@ build_and_install() {
 cluster_start() {
     CLUSTER_DIR=$WORK_DIR/cluster-pg$PG_MAJOR   # one per major: runs for two may overlap
     cluster_stop
-    mkdir -p "$CLUSTER_DIR"
-    if is_root; then
-        chown postgres: "$CLUSTER_DIR"
-        if ! runuser -u postgres -- test -w "$CLUSTER_DIR"; then
-            # The checkout sits where `postgres` cannot reach (e.g. under /root).
-            rm -rf "$CLUSTER_DIR"
-            CLUSTER_DIR=$(mktemp -d /tmp/rfm_segment-cluster.XXXXXX)
-            chown postgres: "$CLUSTER_DIR"
-        fi
-    fi
-    PGPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    CLUSTER_DIR=$(server_dir "$CLUSTER_DIR" cluster)
+    PGPORT=$(free_port)
     quietly initdb.log as_server_user "$PG_BIN/initdb" -D "$CLUSTER_DIR/data" -U postgres -A trust \
         -E UTF8 --locale=C --no-sync
     quietly pg_ctl.log as_server_user "$PG_BIN/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" -w \
@@ -117,6 +108,26 @@ cluster_start() {
     export PGHOST=127.0.0.1 PGPORT PGUSER=postgres PGDATABASE=postgres
     trap cluster_stop EXIT
     say "throwaway PostgreSQL $PG_MAJOR cluster on 127.0.0.1:$PGPORT ($CLUSTER_DIR)"
+}
+
+# Makes folder "$1" for servers' data and prints it, or, as root where the `postgres` user
+# cannot reach it (a checkout under /root), prints a new one under /tmp named after "$2".
+server_dir() {
+    local dir=$1
+    mkdir -p "$dir"
+    if is_root; then
+        chown postgres: "$dir"
+        if ! runuser -u postgres -- test -w "$dir"; then
+            rm -rf "$dir"
+            dir=$(mktemp -d "/tmp/rfm_segment-$2.XXXXXX")
+            chown postgres: "$dir"
+        fi
+    fi
+    echo "$dir"
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 cluster_stop() {

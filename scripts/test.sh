@@ -2,7 +2,8 @@
 # Every test: the Rust unit tests of the algorithms (crate segment-core), then the SQL tests
 # (pytest) against the installed extension in a throwaway cluster, including every SQL example
 # in the docs, on each supported PostgreSQL: 15, 16 and 18, or only the one RFM_PG names
-# (RFM_PG=16 scripts/test.sh, for a quick local run). Exits non-zero when any test fails.
+# (RFM_PG=16 scripts/test.sh, for a quick local run); on 15 also on a Citus cluster of three
+# local servers (tests/citus, scripts/citus.sh). Exits non-zero when any test fails.
 # Extra arguments go to pytest (e.g. -k gini).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -35,5 +36,13 @@ else
     export RFM_FUZZ_QUERIES=${RFM_FUZZ_QUERIES:-3000} RFM_SQLSMITH_QUERIES=${RFM_SQLSMITH_QUERIES:-3000}
 fi
 cluster_start
+if [ "$PG_MAJOR" = 15 ]; then
+    # tests/citus: a coordinator and two workers (Citus 13.2.2 builds for 15 only here).
+    source "$ROOT/scripts/citus.sh"
+    if citus_install; then
+        citus_start
+        trap 'cluster_stop; citus_stop' EXIT
+    fi
+fi
 say "SQL tests on PostgreSQL $PG_MAJOR"
 (cd "$ROOT/tests" && "$ROOT/.venv/bin/python" -m pytest -q -p no:cacheprovider "$@")

@@ -604,3 +604,46 @@ CREATE FUNCTION rfm_scores(summary rfm_summary_uuid, as_of timestamp with time z
     AS 'MODULE_PATHNAME', 'rfm_scores_uuid_as_of' LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 1000;
 COMMENT ON FUNCTION rfm_scores(rfm_summary_uuid, integer) IS 'rfm_scores for uuid customer ids, as of the latest purchase.';
 COMMENT ON FUNCTION rfm_scores(rfm_summary_uuid, timestamp with time zone, integer) IS 'rfm_scores for uuid customer ids, as of as_of.';
+
+-- Weighted forms (a histogram's rows): the compact states of distributed tables (Citus).
+
+-- A histogram's rows, (value, how many units have it): on a distributed table the histogram is
+-- counted on the workers, and only its (value, count) pairs travel to the coordinator.
+CREATE FUNCTION concentration_weighted_trans(internal, double precision, bigint) RETURNS internal
+    AS 'MODULE_PATHNAME', 'concentration_weighted_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE concentration_agg(value double precision, weight bigint) (
+    SFUNC = concentration_weighted_trans, STYPE = internal, SSPACE = 32768, FINALFUNC = concentration_agg_final,
+    COMBINEFUNC = concentration_combine, SERIALFUNC = concentration_serialize,
+    DESERIALFUNC = concentration_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE concentration_agg(double precision, bigint) IS
+'concentration_agg(value, weight): the summary of a histogram, each row standing for weight units with that value (e.g. count(*) of a GROUP BY value); the same summary as concentration_agg over the units themselves.';
+COMMENT ON FUNCTION concentration_weighted_trans(internal, double precision, bigint) IS 'Transition function of concentration_agg(value, weight).';
+
+-- A histogram's rows, (value, how many customers have it): on a distributed table the histogram
+-- is counted on the workers, and only its (value, count) pairs travel to the coordinator.
+CREATE FUNCTION rfm_breaks_weighted_trans(internal, double precision, integer, boolean, bigint) RETURNS internal
+    AS 'MODULE_PATHNAME', 'rfm_breaks_weighted_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE rfm_breaks(value double precision, bins integer, descending boolean, weight bigint) (
+    SFUNC = rfm_breaks_weighted_trans, STYPE = internal, SSPACE = 32768, FINALFUNC = rfm_breaks_final,
+    COMBINEFUNC = rfm_breaks_combine, SERIALFUNC = rfm_breaks_serialize, DESERIALFUNC = rfm_breaks_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE rfm_breaks(double precision, integer, boolean, bigint) IS 'rfm_breaks(value, bins, descending, weight): the edges from a histogram, each row standing for weight customers with that value (e.g. count(*) of a GROUP BY value); the same edges as over the customers themselves.';
+COMMENT ON FUNCTION rfm_breaks_weighted_trans(internal, double precision, integer, boolean, bigint) IS 'Transition function of rfm_breaks(value, bins, descending, weight).';
+
+-- A histogram of triples, (x, t_x, T, how many customers share them): on a distributed table it
+-- is counted on the workers, and only the distinct triples travel to the coordinator.
+CREATE FUNCTION btyd_fit_weighted_trans(internal, double precision, double precision, double precision, bigint) RETURNS internal
+    AS 'MODULE_PATHNAME', 'btyd_fit_weighted_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE bgnbd_fit(x double precision, t_x double precision, "T" double precision, weight bigint) (
+    SFUNC = btyd_fit_weighted_trans, STYPE = internal, SSPACE = 8192, FINALFUNC = bgnbd_fit_final,
+    COMBINEFUNC = btyd_fit_combine, SERIALFUNC = btyd_fit_serialize,
+    DESERIALFUNC = btyd_fit_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE bgnbd_fit(double precision, double precision, double precision, bigint) IS
+'bgnbd_fit(x, t_x, T, weight): the fit to a histogram of customers, each row standing for weight customers with that (x, t_x, T) (e.g. count(*) of a GROUP BY x, t_x, T); the same fit as over the customers themselves.';
+COMMENT ON FUNCTION btyd_fit_weighted_trans(internal, double precision, double precision, double precision, bigint) IS 'Transition function of bgnbd_fit and pareto_nbd_fit with a weight: weight customers share the (x, t_x, T).';
+
+CREATE AGGREGATE pareto_nbd_fit(x double precision, t_x double precision, "T" double precision, weight bigint) (
+    SFUNC = btyd_fit_weighted_trans, STYPE = internal, SSPACE = 8192, FINALFUNC = pareto_nbd_fit_final,
+    COMBINEFUNC = btyd_fit_combine, SERIALFUNC = btyd_fit_serialize,
+    DESERIALFUNC = btyd_fit_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE pareto_nbd_fit(double precision, double precision, double precision, bigint) IS
+'pareto_nbd_fit(x, t_x, T, weight): the fit to a histogram of customers, each row standing for weight customers with that (x, t_x, T); the same fit as over the customers themselves.';

@@ -119,6 +119,18 @@ COMMENT ON AGGREGATE rollup(concentration) IS
 'Merges concentration summaries into one, e.g. per-day summaries into a month: the same summary as concentration_agg over all their values.';
 COMMENT ON FUNCTION concentration_rollup_trans(internal, concentration) IS 'Transition function of rollup(concentration).';
 
+-- A histogram's rows, (value, how many units have it): on a distributed table the histogram is
+-- counted on the workers, and only its (value, count) pairs travel to the coordinator.
+CREATE FUNCTION concentration_weighted_trans(internal, double precision, bigint) RETURNS internal
+    AS 'MODULE_PATHNAME', 'concentration_weighted_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE concentration_agg(value double precision, weight bigint) (
+    SFUNC = concentration_weighted_trans, STYPE = internal, SSPACE = 32768, FINALFUNC = concentration_agg_final,
+    COMBINEFUNC = concentration_combine, SERIALFUNC = concentration_serialize,
+    DESERIALFUNC = concentration_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE concentration_agg(double precision, bigint) IS
+'concentration_agg(value, weight): the summary of a histogram, each row standing for weight units with that value (e.g. count(*) of a GROUP BY value); the same summary as concentration_agg over the units themselves.';
+COMMENT ON FUNCTION concentration_weighted_trans(internal, double precision, bigint) IS 'Transition function of concentration_agg(value, weight).';
+
 CREATE FUNCTION gini(c concentration) RETURNS double precision
     AS 'MODULE_PATHNAME', 'concentration_gini_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION gini_unbiased(c concentration) RETURNS double precision

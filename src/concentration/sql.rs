@@ -55,6 +55,29 @@ v1_function!(concentration_trans, pg_finfo_concentration_trans, |call| {
     state
 });
 
+// For concentration_agg(x, weight): a row of a histogram stands for `weight` equal values, so a
+// distributed table ships (value, count(*)) per shard instead of every value.
+v1_function!(
+    concentration_weighted_trans,
+    pg_finfo_concentration_weighted_trans,
+    |call| {
+        let (Some(x), Some(weight)) = (call.f64(1), call.weight(2, "concentration_agg")) else {
+            return call.unchanged_state();
+        };
+        let x = validate::non_negative(x)
+            .unwrap_or_else(|bad| errors::bad_value("concentration_agg", bad));
+        let (state, collector) = call.transition_state::<ValueCollector>();
+        let count = usize::try_from(weight).unwrap_or(usize::MAX);
+        check_size(
+            "concentration_agg",
+            collector.len().saturating_add(count),
+            SUMMARY_HINT,
+        );
+        collector.push_repeated(x, count);
+        state
+    }
+);
+
 v1_function!(top_share_trans, pg_finfo_top_share_trans, |call| {
     collect_with_fraction(call, "top_share", "p", TOP_SHARE_HINT)
 });

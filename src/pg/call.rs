@@ -54,6 +54,19 @@ impl Call {
         self.datum(index).map(|d| d.value() as i64)
     }
 
+    /// A `bigint` weight argument: how many equal rows this row stands for (a `count(*)` of a
+    /// histogram). None when NULL; an ERROR naming `function` when negative.
+    pub fn weight(self, index: usize, function: &str) -> Option<u64> {
+        let weight = self.i64(index)?;
+        u64::try_from(weight).map(Some).unwrap_or_else(|_| {
+            super::errors::raise(
+                pgrx::PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("{function}: weight = {weight} is negative"),
+                Some("The weight is how many customers the row stands for, e.g. count(*) of a GROUP BY.".into()),
+            )
+        })
+    }
+
     /// An `integer` argument.
     pub fn i32(self, index: usize) -> Option<i32> {
         self.datum(index).map(|d| d.value() as i32)

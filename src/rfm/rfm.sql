@@ -51,6 +51,15 @@ CREATE AGGREGATE rfm_breaks(double precision, integer, boolean) (
 COMMENT ON AGGREGATE rfm_breaks(double precision) IS 'The 4 edges of the 5 RFM scores of the rank method: rfm_bin(v, rfm_breaks(v)) = rfm_score(v) OVER ().';
 COMMENT ON AGGREGATE rfm_breaks(double precision, integer) IS 'rfm_breaks(value, bins): the bins - 1 edges of the rank method''s scores.';
 COMMENT ON AGGREGATE rfm_breaks(double precision, integer, boolean) IS 'rfm_breaks(value, bins, descending): the edges of descending scores, for rfm_bin(v, edges, true).';
+-- A histogram's rows, (value, how many customers have it): on a distributed table the histogram
+-- is counted on the workers, and only its (value, count) pairs travel to the coordinator.
+CREATE FUNCTION rfm_breaks_weighted_trans(internal, double precision, integer, boolean, bigint) RETURNS internal
+    AS 'MODULE_PATHNAME', 'rfm_breaks_weighted_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE rfm_breaks(value double precision, bins integer, descending boolean, weight bigint) (
+    SFUNC = rfm_breaks_weighted_trans, STYPE = internal, SSPACE = 32768, FINALFUNC = rfm_breaks_final,
+    COMBINEFUNC = rfm_breaks_combine, SERIALFUNC = rfm_breaks_serialize, DESERIALFUNC = rfm_breaks_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE rfm_breaks(double precision, integer, boolean, bigint) IS 'rfm_breaks(value, bins, descending, weight): the edges from a histogram, each row standing for weight customers with that value (e.g. count(*) of a GROUP BY value); the same edges as over the customers themselves.';
+COMMENT ON FUNCTION rfm_breaks_weighted_trans(internal, double precision, integer, boolean, bigint) IS 'Transition function of rfm_breaks(value, bins, descending, weight).';
 
 CREATE FUNCTION rfm_bin(value double precision, edges double precision[], descending boolean DEFAULT false) RETURNS smallint
     AS 'MODULE_PATHNAME', 'rfm_bin_wrapper' LANGUAGE c IMMUTABLE PARALLEL SAFE;

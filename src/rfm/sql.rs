@@ -7,6 +7,7 @@ use crate::pg::{errors, Call};
 use crate::v1_function;
 use pgrx::prelude::*;
 use pgrx::{IntoDatum, JsonB, PgSqlErrorCode};
+use segment_core::codec::MAX_ENCODED_BYTES;
 use segment_core::rfm::breaks::{self, BreaksCollector};
 use segment_core::rfm::scores::{dense_ranks, ntile_scores, rank_scores};
 use segment_core::rfm::segments::{self, Rule, MAX_SCORE};
@@ -173,6 +174,16 @@ const BREAKS_HINT: &str = "rfm_breaks(value, bins, descending): bins from 2 to 1
 /// (state, value, bins, descending) -> state, for the three forms of rfm_breaks; a form without
 /// bins or descending has the defaults 5 and false.
 fn collect_breaks(call: Call, bins: Option<i32>, descending: Option<bool>) -> pg_sys::Datum {
+    collect_weighted_breaks(call, bins, descending, None)
+}
+
+/// As `collect_breaks`, the value counted `weight` times (None: once).
+fn collect_weighted_breaks(
+    call: Call,
+    bins: Option<i32>,
+    descending: Option<bool>,
+    weight: Option<u64>,
+) -> pg_sys::Datum {
     let bins = match bins {
         None => errors::null_parameter("rfm_breaks", "bins", BREAKS_HINT),
         Some(b) if !(2..=MAX_SCORE as i32).contains(&b) => {
@@ -187,12 +198,26 @@ fn collect_breaks(call: Call, bins: Option<i32>, descending: Option<bool>) -> pg
         breaks_mismatch(known, (bins, descending));
     }
     if let Some(v) = call.f64(1) {
-        collector
-            .values
-            .push(validate::finite(v).unwrap_or_else(|bad| errors::bad_value("rfm_breaks", bad)));
+        let v = validate::finite(v).unwrap_or_else(|bad| errors::bad_value("rfm_breaks", bad));
+        match weight {
+            None => collector.values.push(v),
+            Some(count) => {
+                let count = usize::try_from(count).unwrap_or(usize::MAX);
+                let total = collector.values.len().saturating_add(count);
+                if total > MAX_BREAKS_VALUES {
+                    errors::too_many_values("rfm_breaks", total, MAX_BREAKS_VALUES, WEIGHT_HINT);
+                }
+                collector.push_repeated(v, count);
+            }
+        }
     }
     state
 }
+
+/// The most values rfm_breaks(value, bins, descending, weight) expands its weights into: as
+/// many as its serialized state can hold (8 bytes each in 1 GB).
+const MAX_BREAKS_VALUES: usize = MAX_ENCODED_BYTES / 8;
+const WEIGHT_HINT: &str = "The weights add up to more values than one state holds; check that the weight is a count of customers.";
 
 fn breaks_mismatch(known: (u32, bool), given: (u32, bool)) -> ! {
     errors::raise(
@@ -221,6 +246,16 @@ v1_function!(
     rfm_breaks_full_trans_wrapper,
     pg_finfo_rfm_breaks_full_trans_wrapper,
     |call| { collect_breaks(call, call.i32(2), call.bool(3)) }
+);
+
+// rfm_breaks(value, bins, descending, weight): a NULL weight skips the row, as a NULL value does.
+v1_function!(
+    rfm_breaks_weighted_trans,
+    pg_finfo_rfm_breaks_weighted_trans,
+    |call| {
+        let weight = call.weight(4, "rfm_breaks").unwrap_or(0);
+        collect_weighted_breaks(call, call.i32(2), call.bool(3), Some(weight))
+    }
 );
 
 v1_function!(

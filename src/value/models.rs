@@ -45,6 +45,35 @@ v1_function!(btyd_fit_trans, pg_finfo_btyd_fit_trans, |call| {
     state
 });
 
+// bgnbd_fit(x, t_x, T, weight) and pareto_nbd_fit(...): a row of a histogram of triples stands for
+// `weight` customers, so a distributed table ships (x, t_x, T, count(*)) per shard.
+v1_function!(
+    btyd_fit_weighted_trans,
+    pg_finfo_btyd_fit_weighted_trans,
+    |call| {
+        let name = || call.aggregate_name(&TRIPLE_AGGREGATES, "bgnbd_fit");
+        let (Some(x), Some(t_x), Some(big_t)) = (call.f64(1), call.f64(2), call.f64(3)) else {
+            return call.unchanged_state();
+        };
+        let Some(weight) = call.weight(4, &name()) else {
+            return call.unchanged_state();
+        };
+        if weight > MAX_EXACT_WEIGHT {
+            errors::parameter_out_of_range(&name(), "weight", weight, "[0, 2^53]", WEIGHT_HINT);
+        }
+        let (state, triples) = call.transition_state::<Triples>();
+        if let Err(why) = triples.add_weighted(x, t_x, big_t, weight) {
+            bad_triple(&name(), why, (x, t_x, big_t));
+        }
+        state
+    }
+);
+
+/// Weights are summed as doubles, exact up to 2^53 customers.
+const MAX_EXACT_WEIGHT: u64 = 1 << 53;
+const WEIGHT_HINT: &str =
+    "The weight is how many customers share the row's (x, t_x, T), e.g. count(*) of a GROUP BY.";
+
 /// The aggregates that share the (x, t_x, T) state and its support functions.
 const TRIPLE_AGGREGATES: [&str; 2] = ["bgnbd_fit", "pareto_nbd_fit"];
 

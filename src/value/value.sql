@@ -54,6 +54,18 @@ COMMENT ON FUNCTION btyd_fit_serialize(internal) IS 'Serialize function of bgnbd
 COMMENT ON FUNCTION btyd_fit_deserialize(bytea, internal) IS 'Deserialize function of bgnbd_fit and pareto_nbd_fit.';
 COMMENT ON FUNCTION bgnbd_fit_final(internal) IS 'Final function of bgnbd_fit: the fit.';
 
+-- A histogram of triples, (x, t_x, T, how many customers share them): on a distributed table it
+-- is counted on the workers, and only the distinct triples travel to the coordinator.
+CREATE FUNCTION btyd_fit_weighted_trans(internal, double precision, double precision, double precision, bigint) RETURNS internal
+    AS 'MODULE_PATHNAME', 'btyd_fit_weighted_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE bgnbd_fit(x double precision, t_x double precision, "T" double precision, weight bigint) (
+    SFUNC = btyd_fit_weighted_trans, STYPE = internal, SSPACE = 8192, FINALFUNC = bgnbd_fit_final,
+    COMBINEFUNC = btyd_fit_combine, SERIALFUNC = btyd_fit_serialize,
+    DESERIALFUNC = btyd_fit_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE bgnbd_fit(double precision, double precision, double precision, bigint) IS
+'bgnbd_fit(x, t_x, T, weight): the fit to a histogram of customers, each row standing for weight customers with that (x, t_x, T) (e.g. count(*) of a GROUP BY x, t_x, T); the same fit as over the customers themselves.';
+COMMENT ON FUNCTION btyd_fit_weighted_trans(internal, double precision, double precision, double precision, bigint) IS 'Transition function of bgnbd_fit and pareto_nbd_fit with a weight: weight customers share the (x, t_x, T).';
+
 CREATE FUNCTION expected_purchases(model bgnbd_model, t double precision, x double precision, t_x double precision, "T" double precision)
     RETURNS double precision
     AS 'MODULE_PATHNAME', 'bgnbd_expected_purchases_wrapper' LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE;
@@ -197,6 +209,12 @@ CREATE AGGREGATE pareto_nbd_fit(x double precision, t_x double precision, "T" do
 COMMENT ON AGGREGATE pareto_nbd_fit(double precision, double precision, double precision) IS
 'Fits the Pareto/NBD model to customers (x repeat purchase days, t_x age at the last, T age at the calibration end, one time unit) by maximum likelihood; identical customers are grouped.';
 COMMENT ON FUNCTION pareto_nbd_fit_final(internal) IS 'Final function of pareto_nbd_fit: the fit.';
+CREATE AGGREGATE pareto_nbd_fit(x double precision, t_x double precision, "T" double precision, weight bigint) (
+    SFUNC = btyd_fit_weighted_trans, STYPE = internal, SSPACE = 8192, FINALFUNC = pareto_nbd_fit_final,
+    COMBINEFUNC = btyd_fit_combine, SERIALFUNC = btyd_fit_serialize,
+    DESERIALFUNC = btyd_fit_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE pareto_nbd_fit(double precision, double precision, double precision, bigint) IS
+'pareto_nbd_fit(x, t_x, T, weight): the fit to a histogram of customers, each row standing for weight customers with that (x, t_x, T); the same fit as over the customers themselves.';
 
 CREATE FUNCTION expected_purchases(model pareto_nbd_model, t double precision, x double precision, t_x double precision, "T" double precision)
     RETURNS double precision

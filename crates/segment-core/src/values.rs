@@ -48,6 +48,12 @@ impl ValueCollector {
         self.sorted = false;
     }
 
+    /// Pushes `x` `count` times: one row standing for `count` equal values (a histogram's).
+    pub fn push_repeated(&mut self, x: f64, count: usize) {
+        self.values.resize(self.values.len() + count, x);
+        self.sorted = false;
+    }
+
     pub fn len(&self) -> usize {
         self.values.len() + self.runs.iter().map(Vec::len).sum::<usize>()
     }

@@ -86,6 +86,11 @@ impl BreaksCollector {
         }
     }
 
+    /// Adds `value` `count` times: one row standing for `count` equal values (a histogram's).
+    pub fn push_repeated(&mut self, value: f64, count: usize) {
+        self.values.resize(self.values.len() + count, value);
+    }
+
     pub fn merge(&mut self, other: &BreaksCollector) -> Result<(), (u32, bool)> {
         if let Some((bins, descending)) = other.parameters {
             self.set_parameters(bins, descending)?;

@@ -68,6 +68,26 @@ impl Triples {
         Ok(())
     }
 
+    /// Adds `weight` customers who share one triple (a row of a histogram of triples); a
+    /// weight of 0 adds nobody, but the triple is still checked.
+    pub fn add_weighted(
+        &mut self,
+        x: f64,
+        t_x: f64,
+        big_t: f64,
+        weight: u64,
+    ) -> Result<(), BadTriple> {
+        if weight == 0 {
+            return check(x, t_x, big_t);
+        }
+        self.add_group(Group {
+            x,
+            t_x,
+            big_t,
+            weight: weight as f64,
+        })
+    }
+
     /// Adds `weight` customers with one triple (checked as `add` checks).
     fn add_group(&mut self, group: Group) -> Result<(), BadTriple> {
         let Group {
@@ -169,6 +189,30 @@ pub(crate) mod tests {
             triples.add(x, t_x, big_t).unwrap();
         }
         triples
+    }
+
+    #[test]
+    fn a_weighted_triple_is_that_many_customers() {
+        let mut weighted = Triples::default();
+        weighted.add_weighted(2.0, 3.0, 5.0, 3).unwrap();
+        weighted.add_weighted(0.0, 0.0, 5.0, 0).unwrap();
+        weighted.add_weighted(0.0, 0.0, 4.0, 2).unwrap();
+        let mut one_by_one = Triples::default();
+        for (x, t_x, big_t) in [
+            (2.0, 3.0, 5.0),
+            (0.0, 0.0, 4.0),
+            (2.0, 3.0, 5.0),
+            (0.0, 0.0, 4.0),
+            (2.0, 3.0, 5.0),
+        ] {
+            one_by_one.add(x, t_x, big_t).unwrap();
+        }
+        assert_eq!(weighted.customers(), 5.0);
+        assert_eq!(weighted.groups(), one_by_one.groups());
+        assert_eq!(
+            weighted.add_weighted(0.0, 1.0, 5.0, 0),
+            Err(BadTriple::Inconsistent)
+        );
     }
 
     #[test]
