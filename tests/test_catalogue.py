@@ -33,6 +33,7 @@ from conftest import ALLOWED_CLASSES, PANIC_TEXT, connect, fresh_database
 # A sane value per argument type: one that a function of this type of argument accepts.
 SANE = {
     "double precision": "1",
+    "numeric": "12.50",
     "integer": "5",  # a score, a number of bins, a period, a count of months: 5 fits all
     "bigint": "1",
     "boolean": "false",
@@ -74,7 +75,7 @@ HOSTILE = {
     "integer": ["0", "-1", "'2147483647'", "'-2147483648'"],
     "bigint": ["0", "-1", "'9223372036854775807'", "'-9223372036854775808'"],
     "smallint": ["0", "-1", "'32767'", "'-32768'"],
-    "numeric": ["'NaN'", "1e300", "-1"],
+    "numeric": ["'NaN'", "'Infinity'", "'-Infinity'", "1e300", "1e400", "-1", "0.1234567890123456789012345"],
     "timestamp with time zone": ["'infinity'", "'-infinity'", "'4713-01-01 00:00+00 BC'", "'294276-12-31 23:59:59+00'"],
     "date": ["'infinity'", "'-infinity'", "'4713-01-01 BC'", "'294276-12-31'"],
     "interval": ["'-1 day'", "'0'", "'1000000 years'"],

@@ -178,3 +178,55 @@ COMMENT ON FUNCTION hhi_normalized_final(internal) IS 'Final function of hhi_nor
 COMMENT ON FUNCTION top_share_final(internal) IS 'Final function of top_share(x, p).';
 COMMENT ON FUNCTION pareto_ratio_final(internal) IS 'Final function of pareto_ratio(x) and pareto_ratio(x, q).';
 COMMENT ON FUNCTION concentration_agg_final(internal) IS 'Final function of concentration_agg(x).';
+
+-- numeric values (amounts in numeric(12, 2)) read directly: the same double the cast
+-- numeric::float8 gives, without its detour through text.
+CREATE FUNCTION concentration_numeric_trans(internal, numeric) RETURNS internal
+    AS 'MODULE_PATHNAME', 'concentration_numeric_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION top_share_numeric_trans(internal, numeric, double precision) RETURNS internal
+    AS 'MODULE_PATHNAME', 'top_share_numeric_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pareto_ratio_numeric_trans(internal, numeric, double precision) RETURNS internal
+    AS 'MODULE_PATHNAME', 'pareto_ratio_numeric_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION concentration_numeric_trans(internal, numeric) IS 'Transition function of the concentration aggregates over numeric values.';
+COMMENT ON FUNCTION top_share_numeric_trans(internal, numeric, double precision) IS 'Transition function of top_share(x numeric, p).';
+COMMENT ON FUNCTION pareto_ratio_numeric_trans(internal, numeric, double precision) IS 'Transition function of pareto_ratio(x numeric, q).';
+CREATE AGGREGATE gini(numeric) (
+    SFUNC = concentration_numeric_trans, STYPE = internal, SSPACE = 32768, FINALFUNC = gini_final,
+    COMBINEFUNC = concentration_combine, SERIALFUNC = concentration_serialize,
+    DESERIALFUNC = concentration_deserialize, PARALLEL = SAFE);
+CREATE AGGREGATE gini_unbiased(numeric) (
+    SFUNC = concentration_numeric_trans, STYPE = internal, SSPACE = 32768, FINALFUNC = gini_unbiased_final,
+    COMBINEFUNC = concentration_combine, SERIALFUNC = concentration_serialize,
+    DESERIALFUNC = concentration_deserialize, PARALLEL = SAFE);
+CREATE AGGREGATE hhi(numeric) (
+    SFUNC = concentration_numeric_trans, STYPE = internal, SSPACE = 32768, FINALFUNC = hhi_final,
+    COMBINEFUNC = concentration_combine, SERIALFUNC = concentration_serialize,
+    DESERIALFUNC = concentration_deserialize, PARALLEL = SAFE);
+CREATE AGGREGATE hhi_normalized(numeric) (
+    SFUNC = concentration_numeric_trans, STYPE = internal, SSPACE = 32768, FINALFUNC = hhi_normalized_final,
+    COMBINEFUNC = concentration_combine, SERIALFUNC = concentration_serialize,
+    DESERIALFUNC = concentration_deserialize, PARALLEL = SAFE);
+CREATE AGGREGATE pareto_ratio(numeric) (
+    SFUNC = concentration_numeric_trans, STYPE = internal, SSPACE = 32768, FINALFUNC = pareto_ratio_final,
+    COMBINEFUNC = concentration_combine, SERIALFUNC = concentration_serialize,
+    DESERIALFUNC = concentration_deserialize, PARALLEL = SAFE);
+CREATE AGGREGATE pareto_ratio(numeric, double precision) (
+    SFUNC = pareto_ratio_numeric_trans, STYPE = internal, SSPACE = 32768, FINALFUNC = pareto_ratio_final,
+    COMBINEFUNC = concentration_combine, SERIALFUNC = concentration_serialize,
+    DESERIALFUNC = concentration_deserialize, PARALLEL = SAFE);
+CREATE AGGREGATE top_share(numeric, double precision) (
+    SFUNC = top_share_numeric_trans, STYPE = internal, SSPACE = 32768, FINALFUNC = top_share_final,
+    COMBINEFUNC = concentration_combine, SERIALFUNC = concentration_serialize,
+    DESERIALFUNC = concentration_deserialize, PARALLEL = SAFE);
+CREATE AGGREGATE concentration_agg(numeric) (
+    SFUNC = concentration_numeric_trans, STYPE = internal, SSPACE = 32768, FINALFUNC = concentration_agg_final,
+    COMBINEFUNC = concentration_combine, SERIALFUNC = concentration_serialize,
+    DESERIALFUNC = concentration_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE gini(numeric) IS 'gini over numeric values, read directly: the same result as gini(x::float8), faster.';
+COMMENT ON AGGREGATE gini_unbiased(numeric) IS 'gini_unbiased over numeric values, read directly.';
+COMMENT ON AGGREGATE hhi(numeric) IS 'hhi over numeric values, read directly.';
+COMMENT ON AGGREGATE hhi_normalized(numeric) IS 'hhi_normalized over numeric values, read directly.';
+COMMENT ON AGGREGATE pareto_ratio(numeric) IS 'pareto_ratio over numeric values, read directly.';
+COMMENT ON AGGREGATE pareto_ratio(numeric, double precision) IS 'pareto_ratio(x, q) over numeric values, read directly.';
+COMMENT ON AGGREGATE top_share(numeric, double precision) IS 'top_share(x, p) over numeric values, read directly.';
+COMMENT ON AGGREGATE concentration_agg(numeric) IS 'concentration_agg over numeric values, read directly: the same summary as concentration_agg(x::float8).';

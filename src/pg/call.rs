@@ -48,6 +48,56 @@ impl Call {
         self.datum(index).map(|d| f64::from_bits(d.value() as u64))
     }
 
+    /// A `numeric` argument as the nearest double, what the cast `numeric::float8` gives: read
+    /// from its digits when they fit a double exactly (every `numeric(12, 2)` amount), through
+    /// PostgreSQL's conversion (which goes through text) otherwise. A value beyond a double, or
+    /// so small it would round to 0, is an ERROR naming the aggregate (one of `aggregates`), as
+    /// the cast's is (22003).
+    #[inline]
+    pub fn numeric(self, index: usize, aggregates: &[&str]) -> Option<f64> {
+        let datum = self.datum(index)?;
+        let payload = self.bytes(index).expect("not NULL");
+        if let Some(x) = super::datum::numeric_to_f64_exact(payload) {
+            return Some(x); // zero always takes this path
+        }
+        // SAFETY: numeric_float8_no_overflow takes the numeric datum (the declaration) and
+        // returns a float8 datum: ±HUGE_VAL or 0 where the cast would raise an ERROR.
+        let x = unsafe {
+            pgrx::fcinfo::direct_function_call_as_datum(
+                pg_sys::numeric_float8_no_overflow,
+                &[Some(datum)],
+            )
+        }
+        .map(|d| f64::from_bits(d.value() as u64))
+        .expect("a float8");
+        if !super::datum::numeric_is_special(payload) && (x.is_infinite() || x == 0.0) {
+            let function =
+                self.aggregate_name(aggregates, aggregates.first().unwrap_or(&"rfm_segment"));
+            // SAFETY: numeric_out takes the numeric datum and returns a palloc'd C string.
+            let text = unsafe {
+                let out = pgrx::fcinfo::direct_function_call_as_datum(
+                    pg_sys::numeric_out,
+                    &[Some(datum)],
+                )
+                .expect("numeric_out returns a string");
+                std::ffi::CStr::from_ptr(out.cast_mut_ptr())
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            let shown = if text.len() > 24 {
+                format!("{}… ({} characters)", &text[..20], text.len())
+            } else {
+                text
+            };
+            super::errors::raise(
+                pgrx::PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                format!("{function}: the value {shown} is out of the range of double precision"),
+                Some("Scale the values (e.g. amount / 1000), or leave such rows out.".into()),
+            );
+        }
+        Some(x)
+    }
+
     /// A `bigint`, `timestamp` or `timestamptz` argument (microseconds since 2000-01-01).
     #[inline]
     pub fn i64(self, index: usize) -> Option<i64> {

@@ -5,6 +5,7 @@ use super::errors;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::PgSqlErrorCode;
 use segment_core::codec::{DecodeError, MAX_ENCODED_BYTES};
+use segment_core::decimal::Decimal;
 
 /// A new varlena (bytea-like) datum of `len` payload bytes in the current memory context,
 /// filled in place by `fill`: large results are written once, not built and then copied.
@@ -66,4 +67,58 @@ pub fn receive(
         errors::corrupted(&why);
     }
     new_varlena(type_name, payload.len(), |out| out.copy_from_slice(payload))
+}
+
+/// A `numeric`'s payload (its varlena data) as the nearest double when `Decimal`'s exact fast
+/// path takes it; None for NaN, the infinities and long numbers. The layout is PostgreSQL's
+/// (utils/adt/numeric.c): a 16-bit header, short or long, then base-10000 digits as 16-bit
+/// integers, not aligned when the value sits in a tuple with a one-byte header.
+pub fn numeric_to_f64_exact(payload: &[u8]) -> Option<f64> {
+    const SIGN_MASK: u16 = 0xC000;
+    const SHORT: u16 = 0x8000;
+    const SPECIAL: u16 = 0xC000;
+    const NEGATIVE: u16 = 0x4000;
+    const SHORT_NEGATIVE: u16 = 0x2000;
+    const SHORT_WEIGHT_SIGN: u16 = 0x0040;
+    const SHORT_WEIGHT: u16 = 0x003F;
+    /// More digits than this cannot take the fast path (trailing zero digits aside).
+    const MAX_DIGITS: usize = 8;
+    let read_u16 = |at: usize| {
+        Some(u16::from_ne_bytes(
+            payload.get(at..at + 2)?.try_into().ok()?,
+        ))
+    };
+    let header = read_u16(0)?;
+    let (negative, weight, digits_at) = match header & SIGN_MASK {
+        SPECIAL => return None,
+        SHORT => {
+            let magnitude = (header & SHORT_WEIGHT) as i32;
+            let weight = if header & SHORT_WEIGHT_SIGN != 0 {
+                magnitude - 64
+            } else {
+                magnitude
+            };
+            (header & SHORT_NEGATIVE != 0, weight, 2)
+        }
+        sign => (sign == NEGATIVE, read_u16(2)? as i16 as i32, 4),
+    };
+    let count = (payload.len() - digits_at) / 2;
+    if count > MAX_DIGITS {
+        return None;
+    }
+    let mut digits = [0i16; MAX_DIGITS];
+    for (i, digit) in digits[..count].iter_mut().enumerate() {
+        *digit = read_u16(digits_at + 2 * i)? as i16;
+    }
+    Decimal {
+        negative,
+        weight,
+        digits: &digits[..count],
+    }
+    .to_f64_exact()
+}
+
+/// Whether a `numeric`'s payload is NaN or ±Infinity.
+pub fn numeric_is_special(payload: &[u8]) -> bool {
+    payload.len() >= 2 && u16::from_ne_bytes([payload[0], payload[1]]) & 0xC000 == 0xC000
 }

@@ -25,9 +25,10 @@ pgrx::extension_sql_file!(
     requires = ["rfm"]
 );
 
-/// The order's time and amount (arguments 2 and 3), or None to skip a row without a time.
-/// NaN or infinite amounts and infinite times are errors.
-fn order(call: Call) -> Option<(i64, Option<f64>)> {
+/// The order's time and amount (arguments 2 and 3, the amount read by `read`), or None to skip
+/// a row without a time. NaN or infinite amounts and infinite times are errors.
+#[inline(always)]
+fn order(call: Call, read: impl Fn(Call, usize) -> Option<f64>) -> Option<(i64, Option<f64>)> {
     let at = call.i64(2)?;
     if at == i64::MIN || at == i64::MAX {
         errors::raise(
@@ -36,42 +37,88 @@ fn order(call: Call) -> Option<(i64, Option<f64>)> {
             Some("Leave such orders out with WHERE isfinite(order_ts).".into()),
         );
     }
-    let amount = call
-        .f64(3)
+    let amount = read(call, 3)
         .map(|x| validate::finite(x).unwrap_or_else(|bad| errors::bad_value("rfm_agg", bad)));
     Some((at, amount))
 }
 
-// rfm_agg(bigint, timestamptz, double precision): once per order row, so a plain V1 function.
+// rfm_agg(bigint | text | uuid, timestamptz, double precision | numeric): once per order row,
+// so plain V1 functions; a numeric amount is read without the cast's detour through text, uuids
+// are 16-byte keys counted in sorted batches as bigint ids are.
 v1_function!(rfm_agg_trans, pg_finfo_rfm_agg_trans, |call| {
-    let (Some((at, amount)), Some(customer)) = (order(call), call.i64(1)) else {
-        return call.unchanged_state(); // no time or no customer
-    };
-    let (state, collector) = call.transition_state::<RfmCollector<i64>>();
-    collector.add(customer, at, amount);
-    state
+    count_order(call, |c| c.i64(1), Call::f64, RfmCollector::<i64>::add)
 });
 
-// rfm_agg(text, timestamptz, double precision).
+v1_function!(
+    rfm_agg_numeric_trans,
+    pg_finfo_rfm_agg_numeric_trans,
+    |call| { count_order(call, |c| c.i64(1), numeric_amount, RfmCollector::<i64>::add) }
+);
+
 v1_function!(rfm_agg_text_trans, pg_finfo_rfm_agg_text_trans, |call| {
-    let (Some((at, amount)), Some(customer)) = (order(call), call.text(1)) else {
-        return call.unchanged_state();
-    };
-    let (state, collector) = call.transition_state::<RfmCollector<Box<str>>>();
-    collector.add_text(customer, at, amount);
-    state
+    count_order(
+        call,
+        |c| c.text(1),
+        Call::f64,
+        RfmCollector::<Box<str>>::add_text,
+    )
 });
 
-// rfm_agg(uuid, timestamptz, double precision): 16-byte keys, counted in sorted batches as
-// bigint ids are.
+v1_function!(
+    rfm_agg_text_numeric_trans,
+    pg_finfo_rfm_agg_text_numeric_trans,
+    |call| {
+        count_order(
+            call,
+            |c| c.text(1),
+            numeric_amount,
+            RfmCollector::<Box<str>>::add_text,
+        )
+    }
+);
+
 v1_function!(rfm_agg_uuid_trans, pg_finfo_rfm_agg_uuid_trans, |call| {
-    let (Some((at, amount)), Some(customer)) = (order(call), call.uuid(1)) else {
+    count_order(
+        call,
+        |c| c.uuid(1).map(Uuid),
+        Call::f64,
+        RfmCollector::<Uuid>::add,
+    )
+});
+
+v1_function!(
+    rfm_agg_uuid_numeric_trans,
+    pg_finfo_rfm_agg_uuid_numeric_trans,
+    |call| {
+        count_order(
+            call,
+            |c| c.uuid(1).map(Uuid),
+            numeric_amount,
+            RfmCollector::<Uuid>::add,
+        )
+    }
+);
+
+fn numeric_amount(call: Call, index: usize) -> Option<f64> {
+    call.numeric(index, &["rfm_agg"])
+}
+
+/// (state, customer, time, amount) -> state: the order counted by `add`, the customer read by
+/// `customer`, the amount by `amount`; a row without customer or time is skipped.
+#[inline(always)]
+fn count_order<K: CustomerKey, I>(
+    call: Call,
+    customer: impl Fn(Call) -> Option<I>,
+    amount: impl Fn(Call, usize) -> Option<f64>,
+    add: impl Fn(&mut RfmCollector<K>, I, i64, Option<f64>),
+) -> pg_sys::Datum {
+    let (Some((at, amount)), Some(customer)) = (order(call, amount), customer(call)) else {
         return call.unchanged_state();
     };
-    let (state, collector) = call.transition_state::<RfmCollector<Uuid>>();
-    collector.add(Uuid(customer), at, amount);
+    let (state, collector) = call.transition_state::<RfmCollector<K>>();
+    add(collector, customer, at, amount);
     state
-});
+}
 
 /// The binary form of a finished collector, written in place into a new value.
 fn encoded<K: CustomerKey>(function: &str, collector: &RfmCollector<K>) -> pg_sys::Datum {

@@ -186,3 +186,30 @@ CREATE FUNCTION rfm_scores(summary rfm_summary_uuid, as_of timestamp with time z
     AS 'MODULE_PATHNAME', 'rfm_scores_uuid_as_of' LANGUAGE c IMMUTABLE PARALLEL SAFE ROWS 1000;
 COMMENT ON FUNCTION rfm_scores(rfm_summary_uuid, integer) IS 'rfm_scores for uuid customer ids, as of the latest purchase.';
 COMMENT ON FUNCTION rfm_scores(rfm_summary_uuid, timestamp with time zone, integer) IS 'rfm_scores for uuid customer ids, as of as_of.';
+
+-- numeric amounts (the usual order column, numeric(12, 2)) read directly: the same double the
+-- cast numeric::float8 gives, without its detour through text.
+CREATE FUNCTION rfm_agg_numeric_trans(internal, bigint, timestamp with time zone, numeric) RETURNS internal
+    AS 'MODULE_PATHNAME', 'rfm_agg_numeric_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION rfm_agg_text_numeric_trans(internal, text, timestamp with time zone, numeric) RETURNS internal
+    AS 'MODULE_PATHNAME', 'rfm_agg_text_numeric_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION rfm_agg_uuid_numeric_trans(internal, uuid, timestamp with time zone, numeric) RETURNS internal
+    AS 'MODULE_PATHNAME', 'rfm_agg_uuid_numeric_trans' LANGUAGE c IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION rfm_agg_numeric_trans(internal, bigint, timestamp with time zone, numeric) IS 'Transition function of rfm_agg (bigint ids, numeric amounts).';
+COMMENT ON FUNCTION rfm_agg_text_numeric_trans(internal, text, timestamp with time zone, numeric) IS 'Transition function of rfm_agg (text ids, numeric amounts).';
+COMMENT ON FUNCTION rfm_agg_uuid_numeric_trans(internal, uuid, timestamp with time zone, numeric) IS 'Transition function of rfm_agg (uuid ids, numeric amounts).';
+CREATE AGGREGATE rfm_agg(customer_id bigint, order_ts timestamp with time zone, amount numeric) (
+    SFUNC = rfm_agg_numeric_trans, STYPE = internal, SSPACE = 65536, FINALFUNC = rfm_agg_final,
+    COMBINEFUNC = rfm_agg_combine, SERIALFUNC = rfm_agg_serialize, DESERIALFUNC = rfm_agg_deserialize,
+    PARALLEL = SAFE);
+CREATE AGGREGATE rfm_agg(customer_id text, order_ts timestamp with time zone, amount numeric) (
+    SFUNC = rfm_agg_text_numeric_trans, STYPE = internal, SSPACE = 65536, FINALFUNC = rfm_agg_text_final,
+    COMBINEFUNC = rfm_agg_text_combine, SERIALFUNC = rfm_agg_text_serialize, DESERIALFUNC = rfm_agg_text_deserialize,
+    PARALLEL = SAFE);
+CREATE AGGREGATE rfm_agg(customer_id uuid, order_ts timestamp with time zone, amount numeric) (
+    SFUNC = rfm_agg_uuid_numeric_trans, STYPE = internal, SSPACE = 65536, FINALFUNC = rfm_agg_uuid_final,
+    COMBINEFUNC = rfm_agg_uuid_combine, SERIALFUNC = rfm_agg_uuid_serialize, DESERIALFUNC = rfm_agg_uuid_deserialize,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE rfm_agg(bigint, timestamp with time zone, numeric) IS 'rfm_agg with numeric amounts, read directly: the same summary as with amount::float8, faster.';
+COMMENT ON AGGREGATE rfm_agg(text, timestamp with time zone, numeric) IS 'rfm_agg for text customer ids with numeric amounts.';
+COMMENT ON AGGREGATE rfm_agg(uuid, timestamp with time zone, numeric) IS 'rfm_agg for uuid customer ids with numeric amounts.';

@@ -5,7 +5,7 @@
 //! the one-pass customer collectors, and the codec of every stored value. The extension's SQL
 //! layer reads arguments, calls into this crate and writes results.
 //!
-//! Modules depend downwards only: `sort`, `sum`, `codec`, `validate`, `special` (functions of
+//! Modules depend downwards only: `sort`, `sum`, `codec`, `validate`, `decimal`, `special` (functions of
 //! mathematics), `optimize` (maximum likelihood) at the bottom, `values` and `model` (fitted
 //! models as stored values) above them, the feature families (`concentration`, `abc`, `rfm`,
 //! `value`, `dynamics`) on top, none reaching into another.
@@ -13,6 +13,7 @@
 pub mod abc;
 pub mod codec;
 pub mod concentration;
+pub mod decimal;
 pub mod dynamics;
 pub mod frame;
 pub mod interrupt;
