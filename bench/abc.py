@@ -1,4 +1,4 @@
-"""ABC benchmark: 1 million customers with skewed revenue.
+"""ABC benchmark: 200,000 and 1 million customers with skewed revenue.
 
 Prints the median time of abc_class(v) OVER () and its ratio against the plain SQL a DBA writes
 today (a running sum over ORDER BY v DESC divided by the total, then CASE), after checking that
@@ -12,7 +12,7 @@ import psycopg
 
 from common import median_seconds, print_table
 
-ROWS = int(os.environ.get("BENCH_CUSTOMERS", 1_000_000))
+SIZES = [int(n) for n in os.environ.get("BENCH_CUSTOMERS", "200000,1000000").split(",")]
 RUNS = int(os.environ.get("BENCH_RUNS", 3))
 
 PLAIN_SQL = """
@@ -30,12 +30,17 @@ def counted(query):
 
 
 def main():
+    for rows in SIZES:
+        run(rows)
+
+
+def run(rows):
     with psycopg.connect(dbname=sys.argv[1], autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_customers")
-        print(f"generating {ROWS:,} customers ...", flush=True)
+        print(f"generating {rows:,} customers ...", flush=True)
         conn.execute(
             "CREATE TABLE bench_customers AS SELECT g AS id, exp(random() * 12) AS v FROM generate_series(1, %s) g",
-            (ROWS,))
+            (rows,))
         conn.execute("VACUUM ANALYZE bench_customers")
         disagreeing = conn.execute(
             f"SELECT count(*) FROM ({PLAIN_SQL}) p JOIN ({OURS}) o USING (id) WHERE p.class <> o.class"
@@ -49,7 +54,7 @@ def main():
             ("cumulative_share(v) OVER ()",
              median_seconds(conn, "SELECT max(s) FROM (SELECT cumulative_share(v) OVER () AS s FROM bench_customers) q", RUNS)),
         ]
-        print_table(f"{ROWS:,} customers, median of {RUNS} runs", rows, ["plain SQL (running sum + CASE)"])
+        print_table(f"{rows:,} customers, median of {RUNS} runs", rows, ["plain SQL (running sum + CASE)"])
         conn.execute("DROP TABLE bench_customers")
 
 

@@ -20,6 +20,9 @@ QUERIES = [
         SELECT 2 * sum(i * x) / (count(*) * sum(x)) - (count(*) + 1.0) / count(*)
         FROM (SELECT x, row_number() OVER (ORDER BY x) AS i FROM bench_values) ranked"""),
     ("gini(x)", "SELECT gini(x) FROM bench_values"),
+    ("sum(x_numeric), the numeric(20,2) column", "SELECT sum(x_numeric) FROM bench_values"),
+    ("gini(x_numeric), read directly", "SELECT gini(x_numeric) FROM bench_values"),
+    ("gini(x_numeric::float8), the cast", "SELECT gini(x_numeric::float8) FROM bench_values"),
     ("concentration_report(concentration_agg(x))",
      "SELECT concentration_report(concentration_agg(x)) FROM bench_values"),
     ("gini(x), hhi(x), pareto_ratio(x) (one shared state)",
@@ -34,6 +37,8 @@ def main():
         conn.execute(
             "CREATE TABLE bench_values AS SELECT round((1 / power(1 - random(), 1 / 1.16))::numeric, 2)::float8 AS x "
             "FROM generate_series(1, %s)", (ROWS,))
+        conn.execute("ALTER TABLE bench_values ADD COLUMN x_numeric numeric(20, 2)")
+        conn.execute("UPDATE bench_values SET x_numeric = x")
         conn.execute("VACUUM ANALYZE bench_values")
         conn.execute("SELECT sum(x) FROM bench_values").fetchall()  # warm the cache
         agreed = conn.execute(QUERIES[1][1]).fetchone()[0], conn.execute(QUERIES[2][1]).fetchone()[0]

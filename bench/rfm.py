@@ -50,6 +50,9 @@ def main():
                       timestamptz '2023-01-01' + random() * interval '730 days' AS ts,
                       round(exp(random() * 6)::numeric, 2)::float8 AS amount
                FROM generate_series(1, %s)""", (ORDERS,))
+        # the same amounts as numeric(12, 2), the usual type of an order column
+        conn.execute("ALTER TABLE bench_orders ADD COLUMN amount_numeric numeric(12, 2)")
+        conn.execute("UPDATE bench_orders SET amount_numeric = amount")
         conn.execute("VACUUM ANALYZE bench_orders")
         customers = conn.execute("SELECT count(DISTINCT customer_id) FROM bench_orders").fetchone()[0]
         summary_bytes = conn.execute(
@@ -63,16 +66,7 @@ def main():
                 WHERE (a.r, a.f, a.m) IS DISTINCT FROM (b.r, b.f, b.m)""").fetchone()[0]
         print(f"customers whose window-path and one-pass scores differ: {same}")
 
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "orders.csv")
-            with open(path, "wb") as out, conn.cursor().copy(
-                    "COPY bench_orders TO STDOUT WITH (FORMAT csv)") as copy:
-                for chunk in copy:
-                    out.write(chunk)
-            duck = duckdb.connect()
-            duck.execute(f"""CREATE TABLE bench_orders AS SELECT * FROM read_csv('{path}',
-                             columns = {{'customer_id': 'BIGINT', 'ts': 'TIMESTAMPTZ', 'amount': 'DOUBLE'}})""")
-
+        duck = in_duckdb(conn, "bench_orders", "customer_id BIGINT, ts TIMESTAMPTZ, amount DOUBLE")
         rows = [
             ("PostgreSQL NTILE SQL", median_seconds(conn, NTILE, RUNS)),
             ("DuckDB NTILE SQL", median_seconds(duck, NTILE, RUNS)),
@@ -84,6 +78,7 @@ def main():
                     rows, ["PostgreSQL NTILE SQL", "DuckDB NTILE SQL"])
 
         id_kinds(conn, customers)
+        amounts_and_scan(conn, customers)
 
         conn.execute(f"CREATE TABLE bench_customers AS {GROUPED}")
         conn.execute("VACUUM ANALYZE bench_customers")
@@ -95,6 +90,85 @@ def main():
                     rows, ["PostgreSQL NTILE SQL over the customers"])
         conn.execute("DROP TABLE bench_customers")
         conn.execute("DROP TABLE bench_orders")
+        smaller(conn)
+
+
+def in_duckdb(conn, table, columns):
+    """A DuckDB database holding a copy of `table` (exported as CSV; the load is not timed)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, f"{table}.csv")
+        names = ", ".join(c.split()[0] for c in columns.split(", "))
+        with open(path, "wb") as out, conn.cursor().copy(f"COPY {table} ({names}) TO STDOUT WITH (FORMAT csv)") as copy:
+            for chunk in copy:
+                out.write(chunk)
+        duck = duckdb.connect()
+        duck.execute(f"SET threads = {os.cpu_count()}")
+        types = ", ".join(f"'{c.split()[0]}': '{c.split()[1]}'" for c in columns.split(", "))
+        duck.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv('{path}', columns = {{{types}}})")
+    return duck
+
+
+def amounts_and_scan(conn, customers):
+    """The one pass against a bare parallel scan of the same columns (the floor of any one pass
+    in PostgreSQL), float8 against numeric(12, 2) amounts, and its peak memory per customer."""
+    scan = "SELECT count(*), max(ts), sum(amount), min(customer_id) FROM bench_orders"
+    one_pass = "SELECT count(*), sum(r + f + m) FROM rfm_scores((SELECT rfm_agg(customer_id, ts, {a}) FROM bench_orders))"
+    runs = max(RUNS, 5)
+    rows = [
+        ("bare parallel scan: count, max, sum, min", median_seconds(conn, scan, runs)),
+        ("one pass, float8 amounts", median_seconds(conn, one_pass.format(a="amount"), runs)),
+        ("one pass, numeric(12,2) amounts, read directly", median_seconds(conn, one_pass.format(a="amount_numeric"), runs)),
+        ("one pass, numeric(12,2)::float8 (the cast)", median_seconds(conn, one_pass.format(a="amount_numeric::float8"), runs)),
+    ]
+    print_table(f"the one pass against a bare scan, and by type of amount, median of {runs} runs", rows,
+                ["bare parallel scan: count, max, sum, min", "one pass, float8 amounts"])
+    # Peak memory: one backend without parallel workers, its high-water mark (VmHWM) before and
+    # after, in a fresh connection.
+    with psycopg.connect(dbname=sys.argv[1], autocommit=True) as fresh:
+        fresh.execute("SET max_parallel_workers_per_gather = 0")
+        pid = fresh.execute("SELECT pg_backend_pid()").fetchone()[0]
+        fresh.execute("SELECT count(*) FROM bench_orders").fetchall()
+        before = peak_kb(pid)
+        fresh.execute(one_pass.format(a="amount")).fetchall()
+        after = peak_kb(pid)
+    print(f"  peak memory of the one pass (serial): {(after - before) / 1024:.0f} MB more than a scan, "
+          f"{(after - before) * 1024 / customers:.0f} bytes a customer")
+
+
+def peak_kb(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
+def smaller(conn):
+    """2 million orders of about 200,000 customers: the one pass against DuckDB, and the window
+    functions over the 200,000 customers as a table."""
+    orders = ORDERS // 5
+    conn.execute("DROP TABLE IF EXISTS bench_orders, bench_customers")
+    conn.execute(
+        """CREATE TABLE bench_orders AS
+           SELECT (power(random(), 2) * 200000)::bigint AS customer_id,
+                  timestamptz '2023-01-01' + random() * interval '730 days' AS ts,
+                  round(exp(random() * 6)::numeric, 2)::float8 AS amount
+           FROM generate_series(1, %s)""", (orders,))
+    conn.execute("VACUUM ANALYZE bench_orders")
+    customers = conn.execute("SELECT count(DISTINCT customer_id) FROM bench_orders").fetchone()[0]
+    duck = in_duckdb(conn, "bench_orders", "customer_id BIGINT, ts TIMESTAMPTZ, amount DOUBLE")
+    runs = max(RUNS, 5)
+    rows = [
+        ("DuckDB NTILE SQL", median_seconds(duck, NTILE, runs)),
+        ("one pass: rfm_scores(rfm_agg(...))", median_seconds(conn, ONE_PASS, runs)),
+    ]
+    print_table(f"{orders:,} orders, {customers:,} customers, median of {runs} runs", rows, ["DuckDB NTILE SQL"])
+    conn.execute(f"CREATE TABLE bench_customers AS {GROUPED}")
+    conn.execute("VACUUM ANALYZE bench_customers")
+    rows = [
+        ("PostgreSQL NTILE SQL over the customers", median_seconds(conn, NTILE_OVER_CUSTOMERS, runs)),
+        ("rfm_score(...) OVER () x3 over the customers", median_seconds(conn, WINDOW_OVER_CUSTOMERS, runs)),
+    ]
+    print_table(f"the same {customers:,} customers as a table, grouped beforehand", rows,
+                ["PostgreSQL NTILE SQL over the customers"])
+    conn.execute("DROP TABLE bench_customers, bench_orders")
 
 
 def id_kinds(conn, customers):

@@ -73,8 +73,10 @@ impl Window {
     }
 
     pub fn current_position(&self) -> usize {
-        // SAFETY: as in `partition_rows`.
-        unsafe { pg_guard_ffi_boundary(|| WinGetCurrentPosition(self.object)) as usize }
+        // SAFETY: `object` is the current call's window object. No FFI guard: it is called for
+        // every row, and WinGetCurrentPosition only reads a field (nodeWindowAgg.c), so it
+        // cannot raise an ERROR to unwind through.
+        unsafe { WinGetCurrentPosition(self.object) as usize }
     }
 
     /// Argument `argno` of the current row, None when NULL.
