@@ -34,13 +34,13 @@ def main():
         run(rows)
 
 
-def run(rows):
+def run(customers):
     with psycopg.connect(dbname=sys.argv[1], autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_customers")
-        print(f"generating {rows:,} customers ...", flush=True)
+        print(f"generating {customers:,} customers ...", flush=True)
         conn.execute(
             "CREATE TABLE bench_customers AS SELECT g AS id, exp(random() * 12) AS v FROM generate_series(1, %s) g",
-            (rows,))
+            (customers,))
         conn.execute("VACUUM ANALYZE bench_customers")
         disagreeing = conn.execute(
             f"SELECT count(*) FROM ({PLAIN_SQL}) p JOIN ({OURS}) o USING (id) WHERE p.class <> o.class"
@@ -54,7 +54,7 @@ def run(rows):
             ("cumulative_share(v) OVER ()",
              median_seconds(conn, "SELECT max(s) FROM (SELECT cumulative_share(v) OVER () AS s FROM bench_customers) q", RUNS)),
         ]
-        print_table(f"{rows:,} customers, median of {RUNS} runs", rows, ["plain SQL (running sum + CASE)"])
+        print_table(f"{customers:,} customers, median of {RUNS} runs", rows, ["plain SQL (running sum + CASE)"])
         conn.execute("DROP TABLE bench_customers")
 
 

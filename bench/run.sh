@@ -17,8 +17,8 @@ for bench in "${benches[@]}"; do
         # a coordinator and two workers beside the cluster above (PostgreSQL 15 only)
         source "$ROOT/scripts/citus.sh"
         [ "$PG_MAJOR" = 15 ] && citus_install || { say "no Citus here: skipping bench/citus.py"; continue; }
+        trap 'cluster_stop; citus_stop' EXIT   # before starting: a failed start leaves no server
         citus_start
-        trap 'cluster_stop; citus_stop' EXIT
         "$ROOT/.venv/bin/python" "$ROOT/bench/citus.py" "${RFM_CITUS_PORTS%%,*}"
         continue
     fi

@@ -25,19 +25,26 @@ citus_install() {
     done
     if [ "${#missing[@]}" -gt 0 ]; then
         say "installing Citus's build dependencies: ${missing[*]}"
+        quietly apt.log as_root apt-get update -q
         quietly apt.log as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
     fi
     say "building Citus $CITUS_VERSION from $CITUS_SOURCE (about 2 minutes, once)"
     local build
     build=$(mktemp -d)
-    tar -xzf "$CITUS_SOURCE/citus-$CITUS_VERSION.tar.gz" -C "$build"
-    # PostgreSQL 15.20 exports have_createdb_privilege(), which 13.2.2 also defines.
-    (cd "$build/citus-$CITUS_VERSION" && patch -s -p1 <"$CITUS_SOURCE/pg15.20-have_createdb_privilege.patch")
+    # Called as a condition (`if citus_install`), where set -e does not apply: every step
+    # checks its own status.
+    tar -xzf "$CITUS_SOURCE/citus-$CITUS_VERSION.tar.gz" -C "$build" || die "cannot unpack the Citus source"
+    # PostgreSQL 15.20 exports have_createdb_privilege(), which Citus 13.2.2 also defines (a
+    # static inline): drop Citus's copy where the server headers declare it.
+    if grep -q have_createdb_privilege "$("$PG_CONFIG" --includedir-server)/commands/dbcommands.h"; then
+        (cd "$build/citus-$CITUS_VERSION" && patch -s -p1 <"$CITUS_SOURCE/pg15.20-have_createdb_privilege.patch") ||
+            die "cannot apply the Citus patch"
+    fi
     # with_llvm=no: no second (bitcode) compile of every file, which only JIT inlining would use.
     (cd "$build/citus-$CITUS_VERSION" &&
         quietly citus-build.log ./configure --without-libcurl PG_CONFIG="$PG_CONFIG" &&
         quietly citus-build.log make -j2 with_llvm=no &&
-        quietly citus-install.log as_root make install with_llvm=no)
+        quietly citus-install.log as_root make install with_llvm=no) || die "building Citus failed"
     rm -rf "$build"
 }
 

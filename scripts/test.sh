@@ -40,8 +40,8 @@ if [ "$PG_MAJOR" = 15 ]; then
     # tests/citus: a coordinator and two workers (Citus 13.2.2 builds for 15 only here).
     source "$ROOT/scripts/citus.sh"
     if citus_install; then
+        trap 'cluster_stop; citus_stop' EXIT   # before starting: a failed start leaves no server
         citus_start
-        trap 'cluster_stop; citus_stop' EXIT
     fi
 fi
 say "SQL tests on PostgreSQL $PG_MAJOR"

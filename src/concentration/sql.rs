@@ -86,7 +86,9 @@ v1_function!(
             collector.len().saturating_add(count),
             SUMMARY_HINT,
         );
-        collector.push_repeated(x, count);
+        if collector.push_repeated(x, count).is_err() {
+            errors::out_of_memory("concentration_agg", count);
+        }
         state
     }
 );

@@ -56,7 +56,8 @@ impl Call {
     #[inline]
     pub fn numeric(self, index: usize, aggregates: &[&str]) -> Option<f64> {
         let datum = self.datum(index)?;
-        let payload = self.bytes(index).expect("not NULL");
+        let payload = super::datum::inline_payload(datum)
+            .unwrap_or_else(|| self.bytes(index).expect("not NULL"));
         if let Some(x) = super::datum::numeric_to_f64_exact(payload) {
             return Some(x); // zero always takes this path
         }

@@ -69,6 +69,37 @@ pub fn receive(
     new_varlena(type_name, payload.len(), |out| out.copy_from_slice(payload))
 }
 
+/// A varlena's payload read in place when it is neither compressed nor stored apart (what
+/// PostgreSQL's VARDATA_ANY reads for such values), None otherwise, for the caller to detoast.
+/// Once per row for numeric amounts: this skips a guarded call into PostgreSQL per value.
+#[inline]
+pub fn inline_payload<'a>(datum: Datum) -> Option<&'a [u8]> {
+    if cfg!(target_endian = "big") {
+        return None; // the header bits below are little-endian's
+    }
+    let start = datum.cast_mut_ptr::<u8>() as *const u8;
+    // SAFETY: a non-NULL varlena datum points at its header, whose first byte says its kind
+    // (postgres.h, little-endian layout): 0bxxxxxxx1 a 1-byte header (0x01 alone: a TOAST
+    // pointer), 0bxxxxxx00 a 4-byte header, uncompressed. The length read from a header of
+    // that kind covers the header and the payload, which the datum holds for the call.
+    unsafe {
+        let first = *start;
+        if first & 0x01 == 0x01 {
+            if first == 0x01 {
+                return None; // external or expanded: detoast
+            }
+            let total = (first >> 1) as usize;
+            Some(std::slice::from_raw_parts(start.add(1), total - 1))
+        } else if first & 0x03 == 0x00 {
+            let header = u32::from_le_bytes(std::ptr::read_unaligned(start as *const [u8; 4]));
+            let total = (header >> 2) as usize;
+            Some(std::slice::from_raw_parts(start.add(4), total - 4))
+        } else {
+            None // compressed inline: detoast
+        }
+    }
+}
+
 /// A `numeric`'s payload (its varlena data) as the nearest double when `Decimal`'s exact fast
 /// path takes it; None for NaN, the infinities and long numbers. The layout is PostgreSQL's
 /// (utils/adt/numeric.c): a 16-bit header, short or long, then base-10000 digits as 16-bit

@@ -77,6 +77,15 @@ pub fn too_many_values(function: &str, count: usize, limit: usize, hint: &str) -
     )
 }
 
+/// Memory for `count` values could not be had (a weighted row asking for too many).
+pub fn out_of_memory(function: &str, count: usize) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
+        format!("{function}: out of memory for {count} more values"),
+        Some("A weight is how many units the row stands for; check that it is a count.".into()),
+    )
+}
+
 /// An aggregate in a running window frame, `f(x) OVER (ORDER BY ...)`: each row would read the
 /// whole frame again (see `segment_core::frame`).
 pub fn running_frame(function: &str) -> ! {

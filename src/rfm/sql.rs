@@ -207,7 +207,9 @@ fn collect_weighted_breaks(
                 if total > MAX_BREAKS_VALUES {
                     errors::too_many_values("rfm_breaks", total, MAX_BREAKS_VALUES, WEIGHT_HINT);
                 }
-                collector.push_repeated(v, count);
+                if collector.push_repeated(v, count).is_err() {
+                    errors::out_of_memory("rfm_breaks", count);
+                }
             }
         }
     }
@@ -215,8 +217,8 @@ fn collect_weighted_breaks(
 }
 
 /// The most values rfm_breaks(value, bins, descending, weight) expands its weights into: as
-/// many as its serialized state can hold (8 bytes each in 1 GB).
-const MAX_BREAKS_VALUES: usize = MAX_ENCODED_BYTES / 8;
+/// many as its serialized state can hold (8 bytes each in 1 GB, after its 8-byte header).
+const MAX_BREAKS_VALUES: usize = (MAX_ENCODED_BYTES - 8) / 8;
 const WEIGHT_HINT: &str = "The weights add up to more values than one state holds; check that the weight is a count of customers.";
 
 fn breaks_mismatch(known: (u32, bool), given: (u32, bool)) -> ! {

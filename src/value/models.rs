@@ -52,10 +52,12 @@ v1_function!(
     pg_finfo_btyd_fit_weighted_trans,
     |call| {
         let name = || call.aggregate_name(&TRIPLE_AGGREGATES, "bgnbd_fit");
-        let (Some(x), Some(t_x), Some(big_t)) = (call.f64(1), call.f64(2), call.f64(3)) else {
-            return call.unchanged_state();
-        };
-        let Some(weight) = call.weight(4, &name()) else {
+        // As in the other weighted forms: a negative weight is an error even beside a NULL,
+        // and a NULL anywhere skips the row.
+        let weight = call.weight(4, &name());
+        let (Some(x), Some(t_x), Some(big_t), Some(weight)) =
+            (call.f64(1), call.f64(2), call.f64(3), weight)
+        else {
             return call.unchanged_state();
         };
         if weight > MAX_EXACT_WEIGHT {

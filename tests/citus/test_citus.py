@@ -175,9 +175,10 @@ FITS = {
 
 @pytest.mark.parametrize("name", FITS)
 def test_model_fits_are_the_same(coordinator, name):
-    # The groups of identical customers arrive in another order, so the sums of the likelihood
-    # may differ in the last bits, and the optimum with them.
-    assert_same_on_both(coordinator, FITS[name], "cdnow_orders", "cdnow_dist", rel=1e-7)
+    # The fits sort their groups first, so the same customers give the same model to the last
+    # bit; a customer's mean spend is a sum of amounts that may arrive in another order.
+    rel = 1e-12 if name == "gamma_gamma" else 0.0
+    assert_same_on_both(coordinator, FITS[name], "cdnow_orders", "cdnow_dist", rel=rel)
 
 
 GROUPED = {
@@ -311,7 +312,8 @@ def test_the_per_customer_stage_runs_on_the_workers(coordinator):
     tasks = worker_queries(text)
     assert tasks and all("GROUP BY" in q and "gini(" in q and "btyd_history(" in q for q in tasks), text
     text = plan(coordinator, WINDOWS["per_customer"].format(orders="cdnow_dist"))
-    assert all("rfm_score(" in q and "PARTITION BY" in q for q in worker_queries(text)), text
+    tasks = worker_queries(text)
+    assert tasks and all("rfm_score(" in q and "PARTITION BY" in q for q in tasks), text
 
 
 def test_a_global_aggregate_gathers_the_rows(coordinator):
@@ -354,7 +356,8 @@ def test_a_histogram_ships_a_fraction_of_the_rows(coordinator, name):
     assert coordinator.execute(histogram.format(orders="gen_dist")).fetchall() == expected
     gathered = bytes_received(plan(coordinator, rows.format(orders="gen_dist")))
     text = plan(coordinator, histogram.format(orders="gen_dist"))
-    assert all("count(*)" in q and "GROUP BY" in q for q in worker_queries(text)[:-1]), text
+    histogram_tasks = [q for q in worker_queries(text) if "read_intermediate_result" not in q]
+    assert histogram_tasks and all("count(*)" in q and "GROUP BY" in q for q in histogram_tasks), text
     shipped = bytes_received(text)
     print(f"{name}: {shipped} bytes shipped as a histogram, {gathered} gathered as rows")
     assert 0 < shipped * 10 < gathered, f"{shipped} bytes against {gathered} gathered"
@@ -366,10 +369,10 @@ def test_a_fit_over_a_histogram_of_triples_is_the_fit_over_customers(coordinator
         customers = coordinator.execute(
             f"SELECT {model}(x, t_x, \"T\")::text FROM ({HISTORIES.format(orders='cdnow_orders')}) h").fetchone()
         assert_same_on_both(coordinator, f"SELECT {model}(x, t_x, \"T\", n)::text FROM ({triples}) t",
-                            "cdnow_orders", "cdnow_dist", rel=1e-7)
+                            "cdnow_orders", "cdnow_dist")
         weighted = coordinator.execute(
             f"SELECT {model}(x, t_x, \"T\", n)::text FROM ({triples.format(orders='cdnow_dist')}) t").fetchone()
-        assert same(list(customers), list(weighted), 1e-7)
+        assert weighted == customers  # the same groups, so the very same model
     gathered = bytes_received(plan(coordinator, FITS["bgnbd"].format(orders="cdnow_dist")))
     shipped = bytes_received(plan(coordinator, f"SELECT bgnbd_fit(x, t_x, \"T\", n) FROM ({triples.format(orders='cdnow_dist')}) t"))
     print(f"bgnbd_fit: {shipped} bytes shipped as a histogram, {gathered} gathered as rows")

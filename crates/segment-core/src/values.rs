@@ -16,6 +16,7 @@ use crate::codec::{
 };
 use crate::frame::FinalReads;
 use crate::sort::sort_non_negative;
+use std::collections::TryReserveError;
 
 #[derive(Debug, Default)]
 pub struct ValueCollector {
@@ -49,9 +50,13 @@ impl ValueCollector {
     }
 
     /// Pushes `x` `count` times: one row standing for `count` equal values (a histogram's).
-    pub fn push_repeated(&mut self, x: f64, count: usize) {
+    /// Err, with nothing pushed, when the memory for them cannot be had: one row can ask for a
+    /// gigabyte, which must be an error, not an abort.
+    pub fn push_repeated(&mut self, x: f64, count: usize) -> Result<(), TryReserveError> {
+        self.values.try_reserve(count)?;
         self.values.resize(self.values.len() + count, x);
         self.sorted = false;
+        Ok(())
     }
 
     pub fn len(&self) -> usize {

@@ -11,6 +11,7 @@
 use crate::codec::{DecodeError, Reader};
 use crate::frame::FinalReads;
 use crate::sort::{f64_key, sort_by_key};
+use std::collections::TryReserveError;
 
 /// The bins − 1 edges of finite values; None without values.
 pub fn breaks(mut values: Vec<f64>, bins: u32, descending: bool) -> Option<Vec<f64>> {
@@ -87,8 +88,11 @@ impl BreaksCollector {
     }
 
     /// Adds `value` `count` times: one row standing for `count` equal values (a histogram's).
-    pub fn push_repeated(&mut self, value: f64, count: usize) {
+    /// Err, with nothing added, when the memory for them cannot be had.
+    pub fn push_repeated(&mut self, value: f64, count: usize) -> Result<(), TryReserveError> {
+        self.values.try_reserve(count)?;
         self.values.resize(self.values.len() + count, value);
+        Ok(())
     }
 
     pub fn merge(&mut self, other: &BreaksCollector) -> Result<(), (u32, bool)> {
