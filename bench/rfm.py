@@ -44,12 +44,7 @@ def main():
     with psycopg.connect(dbname=sys.argv[1], autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_orders, bench_customers")
         print(f"generating {ORDERS:,} orders ...", flush=True)
-        conn.execute(
-            """CREATE TABLE bench_orders AS
-               SELECT (power(random(), 2) * 1000000)::bigint AS customer_id,
-                      timestamptz '2023-01-01' + random() * interval '730 days' AS ts,
-                      round(exp(random() * 6)::numeric, 2)::float8 AS amount
-               FROM generate_series(1, %s)""", (ORDERS,))
+        generate_orders(conn, ORDERS, 1_000_000)
         # the same amounts as numeric(12, 2), the usual type of an order column
         conn.execute("ALTER TABLE bench_orders ADD COLUMN amount_numeric numeric(12, 2)")
         conn.execute("UPDATE bench_orders SET amount_numeric = amount")
@@ -91,6 +86,17 @@ def main():
         conn.execute("DROP TABLE bench_customers")
         conn.execute("DROP TABLE bench_orders")
         smaller(conn)
+
+
+def generate_orders(conn, orders, id_range):
+    """bench_orders: `orders` orders over two years, skewed ids below `id_range` (some
+    customers buy often), amounts of a few cents to about 400."""
+    conn.execute(
+        """CREATE TABLE bench_orders AS
+           SELECT (power(random(), 2) * %s)::bigint AS customer_id,
+                  timestamptz '2023-01-01' + random() * interval '730 days' AS ts,
+                  round(exp(random() * 6)::numeric, 2)::float8 AS amount
+           FROM generate_series(1, %s)""", (id_range, orders))
 
 
 def in_duckdb(conn, table, columns):
@@ -147,12 +153,7 @@ def smaller(conn):
     functions over the 200,000 customers as a table."""
     orders = ORDERS // 5
     conn.execute("DROP TABLE IF EXISTS bench_orders, bench_customers")
-    conn.execute(
-        """CREATE TABLE bench_orders AS
-           SELECT (power(random(), 2) * 200000)::bigint AS customer_id,
-                  timestamptz '2023-01-01' + random() * interval '730 days' AS ts,
-                  round(exp(random() * 6)::numeric, 2)::float8 AS amount
-           FROM generate_series(1, %s)""", (orders,))
+    generate_orders(conn, orders, 200_000)
     conn.execute("VACUUM ANALYZE bench_orders")
     customers = conn.execute("SELECT count(DISTINCT customer_id) FROM bench_orders").fetchone()[0]
     duck = in_duckdb(conn, "bench_orders", "customer_id BIGINT, ts TIMESTAMPTZ, amount DOUBLE")

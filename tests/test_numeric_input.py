@@ -40,8 +40,12 @@ def test_random_amounts_in_cents_and_the_overload_is_chosen(db):
         for query in queries:
             ours, cast = (scalar(db, query.format(v=v)) for v in ("v", "v::float8"))
             assert ours == cast, query
+        serial_gini = scalar(db, "SELECT gini(abs(v)::float8) FROM numeric_amounts")
         # in parallel the workers' shares of each customer vary from run to run: amounts to 1e-6
         force_parallel(db)
+        assert "Partial Aggregate" in "\n".join(
+            r[0] for r in db.execute("EXPLAIN SELECT gini(abs(v)) FROM numeric_amounts").fetchall())
+        assert scalar(db, "SELECT gini(abs(v)) FROM numeric_amounts") == serial_gini  # sorted first: exact
         scores = """SELECT array_agg((customer_id, frequency, round(monetary::numeric, 6), r, f) ORDER BY customer_id)::text
                     FROM rfm_scores((SELECT rfm_agg(i % 1000, timestamptz '2024-01-01' + i * interval '1 minute', {v})
                                      FROM numeric_amounts))"""

@@ -48,6 +48,10 @@ def test_the_concentration_of_a_histogram_is_that_of_its_customers(db):
     try:
         assert_parallel(db, "SELECT gini(concentration_agg(v, n)) FROM weighted_histogram")
         assert scalar(db, "SELECT gini(concentration_agg(v, n)) FROM weighted_histogram") == pytest.approx(expected, rel=1e-12)
+        for descending in (False, True):
+            edges = f"SELECT rfm_breaks(v, 5, {str(descending).lower()}, n) FROM weighted_histogram"
+            assert_parallel(db, edges)
+            assert scalar(db, edges) == numpy_rank_edges(CUSTOMERS, 5, descending)
     finally:
         db.execute("DROP TABLE weighted_histogram")
 

@@ -56,8 +56,7 @@ impl Call {
     #[inline]
     pub fn numeric(self, index: usize, aggregates: &[&str]) -> Option<f64> {
         let datum = self.datum(index)?;
-        let payload = super::datum::inline_payload(datum)
-            .unwrap_or_else(|| self.bytes(index).expect("not NULL"));
+        let payload = self.bytes(index).expect("not NULL");
         if let Some(x) = super::datum::numeric_to_f64_exact(payload) {
             return Some(x); // zero always takes this path
         }
@@ -173,11 +172,14 @@ impl Call {
         }
     }
 
-    /// A `bytea` or varlena type's payload, detoasted; it lives as long as the call.
+    /// A `bytea` or varlena type's payload, detoasted; it lives as long as the call. An inline,
+    /// uncompressed value (the usual numeric amount or small summary) is read in place, without
+    /// a guarded call into PostgreSQL: this runs once per row.
+    #[inline]
     pub fn bytes<'a>(self, index: usize) -> Option<&'a [u8]> {
+        let datum = self.datum(index)?;
         // SAFETY: the argument is a varlena datum (the declaration), valid for the whole call.
-        self.datum(index)
-            .and_then(|d| unsafe { <&[u8]>::from_datum(d, false) })
+        super::datum::inline_payload(datum).or_else(|| unsafe { <&[u8]>::from_datum(datum, false) })
     }
 
     /// A RECEIVE function's argument, the message buffer (`internal`): the bytes from its

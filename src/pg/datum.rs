@@ -71,7 +71,6 @@ pub fn receive(
 
 /// A varlena's payload read in place when it is neither compressed nor stored apart (what
 /// PostgreSQL's VARDATA_ANY reads for such values), None otherwise, for the caller to detoast.
-/// Once per row for numeric amounts: this skips a guarded call into PostgreSQL per value.
 #[inline]
 pub fn inline_payload<'a>(datum: Datum) -> Option<&'a [u8]> {
     if cfg!(target_endian = "big") {
