@@ -18,6 +18,9 @@ use std::ffi::c_void;
 type WindowObject = *mut pg_sys::WindowObjectData;
 
 const WINDOW_SEEK_HEAD: i32 = 1;
+/// Rows of a partition read under one FFI guard: the guard costs per call, and a query cancel
+/// is honoured between the calls.
+const ROWS_PER_GUARDED_READ: usize = 65_536;
 
 extern "C-unwind" {
     fn WinGetPartitionLocalMemory(winobj: WindowObject, sz: usize) -> *mut c_void;
@@ -102,40 +105,45 @@ impl Window {
             .and_then(|d| unsafe { <String as pgrx::FromDatum>::from_datum(d, false) })
     }
 
-    /// Argument `argno` of every row of the partition, in partition order, as doubles.
+    /// Argument `argno` (a float8) of every row of the partition, in partition order.
     pub fn partition_f64s(&self, argno: i32, rows: usize) -> Vec<Option<f64>> {
-        self.partition_values(argno, rows, |d| f64::from_bits(d.value() as u64))
+        self.partition_words(argno, rows, f64::from_bits)
     }
 
-    /// Argument `argno` of every row of the partition, in partition order, each read by `read`.
-    pub fn partition_values<T>(
-        &self,
-        argno: i32,
-        rows: usize,
-        read: impl Fn(Datum) -> T,
-    ) -> Vec<Option<T>> {
+    /// Argument `argno` (a bigint or timestamptz) of every row of the partition, in order.
+    pub fn partition_i64s(&self, argno: i32, rows: usize) -> Vec<Option<i64>> {
+        self.partition_words(argno, rows, |word| word as i64)
+    }
+
+    /// Argument `argno` of every row of the partition, in partition order, None when NULL: an
+    /// argument passed by value, whose datum word `read` turns into a T.
+    fn partition_words<T>(&self, argno: i32, rows: usize, read: fn(u64) -> T) -> Vec<Option<T>> {
         let mut values = Vec::with_capacity(rows);
-        for row in 0..rows {
-            if row % 1_000_000 == 0 {
-                pg_sys::check_for_interrupts!();
-            }
-            let (mut isnull, mut isout) = (false, false);
-            // SAFETY: as in `partition_rows`; `row` is below the partition's row count, which
-            // `compute_answers` checked fits an int.
-            let datum = unsafe {
+        for start in (0..rows).step_by(ROWS_PER_GUARDED_READ) {
+            pg_sys::check_for_interrupts!();
+            let end = (start + ROWS_PER_GUARDED_READ).min(rows);
+            // SAFETY: as in `partition_rows`; every row is below the partition's row count,
+            // which `compute_answers` checked fits an int. An ERROR inside jumps back to the
+            // guard over this closure's frame only, which owns nothing: `values` has room for
+            // every row, so `push` neither allocates nor panics, and it stays a valid vector of
+            // the rows read so far, dropped as the ERROR unwinds on from the guard.
+            unsafe {
                 pg_guard_ffi_boundary(|| {
-                    WinGetFuncArgInPartition(
-                        self.object,
-                        argno,
-                        row as i32,
-                        WINDOW_SEEK_HEAD,
-                        false,
-                        &mut isnull,
-                        &mut isout,
-                    )
+                    for row in start..end {
+                        let (mut isnull, mut isout) = (false, false);
+                        let datum = WinGetFuncArgInPartition(
+                            self.object,
+                            argno,
+                            row as i32,
+                            WINDOW_SEEK_HEAD,
+                            false,
+                            &mut isnull,
+                            &mut isout,
+                        );
+                        values.push((!isnull && !isout).then(|| read(datum.value() as u64)));
+                    }
                 })
-            };
-            values.push((!isnull && !isout).then(|| read(datum)));
+            }
         }
         values
     }
@@ -145,20 +153,26 @@ impl Window {
     pub fn answer<T: Copy>(&self, compute: impl FnOnce(usize) -> Vec<T>) -> T {
         // The partition-local memory (zeroed, freed with the partition) holds a pointer to the
         // answers, which are allocated in the same memory context once they are known.
-        // SAFETY: as in `partition_rows`; the memory is zeroed on first use, then holds what
-        // `compute_answers` stored: a pointer to one answer per row of the partition.
-        let slot = unsafe {
-            pg_guard_ffi_boundary(|| {
-                WinGetPartitionLocalMemory(self.object, std::mem::size_of::<Answers<T>>())
-            })
+        let position = self.current_position();
+        let size = std::mem::size_of::<Answers<T>>();
+        let slot = if position == 0 {
+            // SAFETY: as in `partition_rows`. The partition's first row allocates the memory.
+            unsafe { pg_guard_ffi_boundary(|| WinGetPartitionLocalMemory(self.object, size)) }
+        } else {
+            // SAFETY: as in `partition_rows`. WindowAgg evaluates a window function on every
+            // row of a partition in order, from position 0, which allocated the memory; from
+            // then on WinGetPartitionLocalMemory returns the pointer it keeps (nodeWindowAgg.c)
+            // and cannot raise an ERROR, so it needs no guard on the partition's other rows.
+            unsafe { WinGetPartitionLocalMemory(self.object, size) }
         } as *mut Answers<T>;
+        // SAFETY: the memory is zeroed on first use, then holds what `compute_answers` stored:
+        // a pointer to one answer per row of the partition.
         let answers = unsafe {
             if (*slot).values.is_null() {
                 *slot = self.compute_answers(slot as *mut c_void, compute);
             }
             &*slot
         };
-        let position = self.current_position();
         assert!(position < answers.rows, "a row beyond the partition");
         // SAFETY: `values` holds `rows` answers (`compute_answers`), position is below that.
         unsafe { *answers.values.add(position) }

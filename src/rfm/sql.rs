@@ -9,7 +9,7 @@ use pgrx::prelude::*;
 use pgrx::{IntoDatum, JsonB, PgSqlErrorCode};
 use segment_core::codec::MAX_ENCODED_BYTES;
 use segment_core::rfm::breaks::{self, BreaksCollector};
-use segment_core::rfm::scores::{dense_ranks, ntile_scores, rank_scores};
+use segment_core::rfm::scores::{f64_keys, i64_keys, ntile_scores, rank_scores};
 use segment_core::rfm::segments::{self, Rule, MAX_SCORE};
 use segment_core::validate;
 
@@ -50,15 +50,16 @@ fn score_parameters(window: &Window) -> (u32, bool, Method) {
     (bins, descending, method)
 }
 
-/// This row's score, from values read by `read`.
-fn score(call: Call, read: impl Fn(&Window, usize) -> Vec<Option<f64>>) -> pg_sys::Datum {
+/// This row's score, from the partition's values read as score keys by `read` (given
+/// `descending`).
+fn score(call: Call, read: impl Fn(&Window, usize, bool) -> Vec<Option<u64>>) -> pg_sys::Datum {
     let window = call.window("rfm_score");
     let score = window.answer(|rows| {
         let (bins, descending, method) = score_parameters(&window);
-        let values = read(&window, rows);
+        let keys = read(&window, rows, descending);
         match method {
-            Method::Rank => rank_scores(&values, bins, descending),
-            Method::Ntile => ntile_scores(&values, bins, descending),
+            Method::Rank => rank_scores(&keys, bins),
+            Method::Ntile => ntile_scores(&keys, bins),
         }
     });
     match score {
@@ -68,16 +69,12 @@ fn score(call: Call, read: impl Fn(&Window, usize) -> Vec<Option<f64>>) -> pg_sy
 }
 
 v1_function!(rfm_score, pg_finfo_rfm_score, |call| {
-    score(call, |window, rows| {
-        window
-            .partition_f64s(0, rows)
-            .into_iter()
-            .map(|v| {
-                v.map(|x| {
-                    validate::finite(x).unwrap_or_else(|bad| errors::bad_value("rfm_score", bad))
-                })
-            })
-            .collect()
+    score(call, |window, rows, descending| {
+        let values = window.partition_f64s(0, rows);
+        if let Some(&bad) = values.iter().flatten().find(|x| !x.is_finite()) {
+            errors::bad_value("rfm_score", validate::finite(bad).unwrap_err());
+        }
+        f64_keys(&values, descending)
     })
 });
 
@@ -86,27 +83,22 @@ v1_function!(
     rfm_score_timestamptz,
     pg_finfo_rfm_score_timestamptz,
     |call| {
-        score(call, |window, rows| {
-            let times: Vec<Option<i64>> = window
-                .partition_values(0, rows, |d| d.value() as i64)
-                .into_iter()
-                .map(|v| {
-                    v.inspect(|&micros| {
-                        if micros == i64::MIN || micros == i64::MAX {
-                            errors::raise(
-                                PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
-                                "rfm_score: timestamp -infinity or infinity has no recency".into(),
-                                Some(
-                                    "Leave infinite timestamps out with WHERE isfinite(ts).".into(),
-                                ),
-                            )
-                        }
-                    })
-                })
-                .collect();
-            // Scored by rank: exact for every time, where a double holds microseconds exactly
+        score(call, |window, rows, descending| {
+            let times = window.partition_i64s(0, rows);
+            if times
+                .iter()
+                .flatten()
+                .any(|&t| t == i64::MIN || t == i64::MAX)
+            {
+                errors::raise(
+                    PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
+                    "rfm_score: timestamp -infinity or infinity has no recency".into(),
+                    Some("Leave infinite timestamps out with WHERE isfinite(ts).".into()),
+                )
+            }
+            // Scored by the times themselves: exact, where a double holds microseconds exactly
             // only within 285 years of 2000.
-            dense_ranks(&times)
+            i64_keys(&times, descending)
         })
     }
 );

@@ -33,6 +33,12 @@ pub fn f64_key(x: f64) -> u64 {
     }
 }
 
+/// The double whose key is `key` (`f64_key`'s inverse; −0.0 comes back as 0.0).
+#[inline(always)]
+pub fn f64_from_key(key: u64) -> f64 {
+    f64::from_bits(if key >> 63 == 1 { key ^ 1 << 63 } else { !key })
+}
+
 /// A key that orders like the bigint.
 #[inline(always)]
 pub fn i64_key(x: i64) -> u64 {
@@ -200,6 +206,9 @@ mod tests {
             assert!(f64_key(pair[0]) <= f64_key(pair[1]), "{pair:?}");
         }
         assert_eq!(f64_key(-0.0), f64_key(0.0));
+        for x in doubles {
+            assert_eq!(f64_from_key(f64_key(x)), x + 0.0, "{x}");
+        }
         let ints = [i64::MIN, -7, -1, 0, 1, i64::MAX];
         assert!(ints.windows(2).all(|p| i64_key(p[0]) < i64_key(p[1])));
     }

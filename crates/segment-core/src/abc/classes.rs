@@ -9,7 +9,7 @@
 
 use super::class::AbcClass;
 use super::computed::{class_of, computed_limits};
-use crate::sort::{f64_key, sort_by_key, sort_non_negative};
+use crate::sort::{f64_from_key, f64_key, sort_by_key, sort_non_negative};
 use crate::sum::{share_scale, CompensatedSum};
 
 /// The rows with a value as (value, row) pairs, largest value first; `chunk_by` on equal values
@@ -46,27 +46,48 @@ fn scaled_positive_total(values: &[Option<f64>]) -> (f64, f64) {
 /// The groups of equal non-negative values, largest first, each with the number of
 /// non-negative values ranked above it; `class` names a group's class from (value, values above,
 /// group size). Negative values are D, NULLs None.
+///
+/// Every caller's classes run A, B, C down the ranking, so a row's class follows from the
+/// smallest value of A and of B: only the values are sorted, not (value, row) pairs.
 fn classify(
     values: &[Option<f64>],
     mut class: impl FnMut(f64, usize, usize) -> AbcClass,
 ) -> Vec<Option<AbcClass>> {
-    let mut classes = vec![None; values.len()];
+    let mut keys: Vec<u64> = values
+        .iter()
+        .flatten()
+        .filter(|&&x| x >= 0.0)
+        .map(|&x| !f64_key(x))
+        .collect();
+    // Radix, not a comparison sort: it is faster, and can be interrupted between its passes.
+    sort_by_key(&mut keys, |&key| key, &mut || ());
+    let (mut lowest_a, mut lowest_b) = (f64::INFINITY, f64::INFINITY);
     let mut above = 0usize;
-    for group in descending(values).chunk_by(ties) {
-        let x = group[0].0;
-        let group_class = if x < 0.0 {
-            AbcClass::D
-        } else {
-            class(x, above, group.len())
-        };
-        if x >= 0.0 {
-            above += group.len();
+    let mut last = AbcClass::A;
+    for group in keys.chunk_by(|a, b| a == b) {
+        let x = f64_from_key(!group[0]);
+        let group_class = class(x, above, group.len());
+        debug_assert!(group_class as u8 >= last as u8, "classes run A, B, C");
+        last = group_class;
+        match group_class {
+            AbcClass::A => lowest_a = x,
+            AbcClass::B => lowest_b = x,
+            _ => {}
         }
-        group
-            .iter()
-            .for_each(|&(_, row)| classes[row] = Some(group_class));
+        above += group.len();
     }
-    classes
+    lowest_b = lowest_b.min(lowest_a);
+    values
+        .iter()
+        .map(|v| {
+            v.map(|x| match x {
+                x if x < 0.0 => AbcClass::D,
+                x if x >= lowest_a => AbcClass::A,
+                x if x >= lowest_b => AbcClass::B,
+                _ => AbcClass::C,
+            })
+        })
+        .collect()
 }
 
 /// By cumulative share, largest first: A is the smallest top set whose share of the positive

@@ -10,39 +10,76 @@
 
 use crate::codec::{DecodeError, Reader};
 use crate::frame::FinalReads;
-use crate::sort::{f64_key, sort_by_key};
+use crate::sort::{f64_from_key, f64_key};
 use std::collections::TryReserveError;
 
 /// The bins − 1 edges of finite values; None without values.
-pub fn breaks(mut values: Vec<f64>, bins: u32, descending: bool) -> Option<Vec<f64>> {
-    if values.is_empty() {
-        return None;
-    }
+pub fn breaks(values: Vec<f64>, bins: u32, descending: bool) -> Option<Vec<f64>> {
     let flip = if descending { u64::MAX } else { 0 };
-    sort_by_key(&mut values, |&x| f64_key(x) ^ flip, &mut || ());
-    let n = values.len() as u64;
-    // Where each group of equal values starts, in the sorted order.
-    let mut group_starts = Vec::new();
-    for (i, v) in values.iter().enumerate() {
-        if i == 0 || values[i - 1] != *v {
-            group_starts.push(i as u64);
-        }
-    }
+    let mut keys: Vec<u64> = values.into_iter().map(|x| f64_key(x) ^ flip).collect();
     let beyond = if descending {
         f64::NEG_INFINITY
     } else {
         f64::INFINITY
     };
-    let edges = (1..u64::from(bins))
-        .map(|k| {
-            let needed = (k * n).div_ceil(u64::from(bins));
-            let first = group_starts.partition_point(|&start| start < needed);
-            group_starts
-                .get(first)
-                .map_or(beyond, |&start| values[start as usize])
-        })
+    let mut edges: Vec<f64> = key_edges(&mut keys, bins)?
+        .into_iter()
+        .map(|key| f64_from_key(key ^ flip))
         .collect();
+    edges.resize(bins as usize - 1, beyond);
     Some(edges)
+}
+
+/// The edges of values given as keys whose ascending order is the order of the scores (see
+/// `sort`), as keys: edge k (of bins − 1) is the smallest key with at least ceil(k·n / bins)
+/// keys below it. Where no key has, neither has any later one: those edges are left out, so
+/// there may be fewer than bins − 1. None without keys. Reorders `keys`.
+///
+/// With s the ceil(k·n / bins)-th smallest key, that edge is the smallest key above s: every
+/// key above s has those s and all below it below it, and no key up to s has. So the edges
+/// need bins − 1 order statistics (selected in O(n), not sorted) and a scan above each.
+pub fn key_edges(keys: &mut [u64], bins: u32) -> Option<Vec<u64>> {
+    let n = keys.len() as u64;
+    if n == 0 {
+        return None;
+    }
+    let mut selected = 0; // keys[..selected] are the smallest, keys[selected] in its place
+    let mut edges = Vec::with_capacity(bins as usize - 1);
+    for k in 1..u64::from(bins) {
+        let position = ((k * n).div_ceil(u64::from(bins)) - 1) as usize;
+        if position > selected || k == 1 {
+            keys[selected..].select_nth_unstable(position - selected);
+            selected = position;
+        }
+        match smallest_above(&keys[position + 1..], keys[position]) {
+            Some(edge) => edges.push(edge),
+            None => break,
+        }
+    }
+    Some(edges)
+}
+
+/// The smallest key above `floor`, None without one.
+fn smallest_above(keys: &[u64], floor: u64) -> Option<u64> {
+    // Branch-free, so that it vectorises; u64::MAX also stands for "none" and is told apart.
+    let smallest = keys
+        .iter()
+        .fold(u64::MAX, |m, &k| if k > floor { m.min(k) } else { m });
+    (smallest != u64::MAX || (floor < u64::MAX && keys.contains(&u64::MAX))).then_some(smallest)
+}
+
+/// The score of a key by the edges `key_edges` gave: 1 + the number of edges at or below it.
+#[inline]
+pub fn bin_key(key: u64, edges: &[u64]) -> i16 {
+    if edges.len() <= 16 {
+        // Counted without branches: a binary search mispredicts on every row.
+        1 + edges
+            .iter()
+            .map(|&edge| i16::from(edge <= key))
+            .sum::<i16>()
+    } else {
+        1 + edges.partition_point(|&edge| edge <= key) as i16
+    }
 }
 
 /// The score of `value` by `edges` (from `breaks` with the same `descending`, so in order).
@@ -195,6 +232,25 @@ mod tests {
             (vec![-1.5, 3.0], Some((4, true)))
         );
         assert_eq!(state.set_parameters(5, true), Err((4, true)));
+    }
+
+    /// Keys at the ends of the u64 range, where u64::MAX is both a key and the scan's "none".
+    #[test]
+    fn edges_of_extreme_keys() {
+        let mut keys = vec![u64::MAX, 0, 5, 7, 0, u64::MAX];
+        // 6 keys in 3 bins: the 2nd and 4th smallest are 0 and 7, so the edges are 5 and MAX.
+        assert_eq!(key_edges(&mut keys, 3), Some(vec![5, u64::MAX]));
+        let mut keys = vec![u64::MAX, 0, u64::MAX, 7, 0, u64::MAX];
+        // The 4th smallest is MAX itself: nothing is above it.
+        assert_eq!(key_edges(&mut keys, 3), Some(vec![7]));
+        let mut all_max = vec![u64::MAX; 4];
+        assert_eq!(key_edges(&mut all_max, 2), Some(vec![]));
+        assert_eq!(key_edges(&mut [], 5), None);
+        assert_eq!(bin_key(u64::MAX, &[7, u64::MAX]), 3);
+        assert_eq!(bin_key(6, &[7]), 1);
+        let many: Vec<u64> = (0..99).map(|k| k * 10).collect();
+        assert_eq!(bin_key(985, &many), 100);
+        assert_eq!(bin_key(15, &many), 3);
     }
 
     #[test]

@@ -1,19 +1,21 @@
 //! Scoring a summary's customers: the edges where R, F and M scores change, and recency.
 
-use super::breaks::{bin, breaks};
+use super::breaks::{bin_key, key_edges};
 use super::stats::CustomerStats;
+use crate::sort::{f64_key, i64_key};
 
 pub const MICROS_PER_DAY: f64 = 86_400_000_000.0;
 
 /// Where the R, F and M scores of a summary's customers change (see `breaks`): R by the last
 /// purchase, F by the number of purchases, M by the net amount, all with the default (rank)
 /// method, so that every customer scores as `rfm_score(...) OVER ()` would over the grouped
-/// orders. Binning by edges sorts three columns of values, and no (value, row) pairs.
+/// orders. The edges are order statistics of three columns of keys (see `key_edges`): nothing
+/// is sorted.
 #[derive(Debug)]
 pub struct ScoreEdges {
-    r: Option<Vec<f64>>,
-    f: Option<Vec<f64>>,
-    m: Option<Vec<f64>>,
+    r: Option<Vec<u64>>,
+    f: Option<Vec<u64>>,
+    m: Option<Vec<u64>>,
     /// The latest purchase of any customer, None without purchases.
     pub latest_purchase: Option<i64>,
 }
@@ -31,30 +33,34 @@ impl ScoreEdges {
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
+        let mut latest_purchase = None;
         for stats in customers {
-            r.extend(stats.last());
-            f.push(stats.purchases as f64);
-            m.push(stats.monetary());
+            if let Some(last) = stats.last() {
+                latest_purchase = latest_purchase.max(Some(last));
+                r.push(i64_key(last));
+            }
+            f.push(stats.purchases); // a count orders as its own key
+            let monetary = stats.monetary();
+            if !monetary.is_finite() {
+                return Err(monetary);
+            }
+            m.push(f64_key(monetary));
         }
-        if let Some(&overflow) = m.iter().find(|x| !x.is_finite()) {
-            return Err(overflow);
-        }
-        let latest_purchase = r.iter().copied().reduce(i64::max);
         Ok(ScoreEdges {
-            r: breaks(r.into_iter().map(|t| t as f64).collect(), bins, false),
-            f: breaks(f, bins, false),
-            m: breaks(m, bins, false),
+            r: key_edges(&mut r, bins),
+            f: key_edges(&mut f, bins),
+            m: key_edges(&mut m, bins),
             latest_purchase,
         })
     }
 
     /// (r, f, m); r is None for a customer without purchases (returns only).
     pub fn score(&self, stats: &CustomerStats) -> (Option<i16>, Option<i16>, Option<i16>) {
-        let one = |edges: &Option<Vec<f64>>, value: f64| Some(bin(value, edges.as_ref()?, false));
+        let one = |edges: &Option<Vec<u64>>, key: u64| Some(bin_key(key, edges.as_ref()?));
         (
-            stats.last().and_then(|t| one(&self.r, t as f64)),
-            one(&self.f, stats.purchases as f64),
-            one(&self.m, stats.monetary()),
+            stats.last().and_then(|t| one(&self.r, i64_key(t))),
+            one(&self.f, stats.purchases),
+            one(&self.m, f64_key(stats.monetary())),
         )
     }
 }
