@@ -8,21 +8,18 @@ use crate::sort::{f64_key, i64_key, sort_by_key};
 
 /// Finite doubles as score keys: a higher value scores higher, a lower one when `descending`.
 pub fn f64_keys(values: &[Option<f64>], descending: bool) -> Vec<Option<u64>> {
-    let flip = if descending { u64::MAX } else { 0 };
-    values
-        .iter()
-        .map(|v| v.map(|x| f64_key(x) ^ flip))
-        .collect()
+    keys(values, descending, f64_key)
 }
 
 /// Bigints (timestamps in microseconds) as score keys, exact for every value, where a double
 /// holds microseconds exactly only within 285 years of 2000.
 pub fn i64_keys(values: &[Option<i64>], descending: bool) -> Vec<Option<u64>> {
+    keys(values, descending, i64_key)
+}
+
+fn keys<T: Copy>(values: &[Option<T>], descending: bool, key: fn(T) -> u64) -> Vec<Option<u64>> {
     let flip = if descending { u64::MAX } else { 0 };
-    values
-        .iter()
-        .map(|v| v.map(|x| i64_key(x) ^ flip))
-        .collect()
+    values.iter().map(|v| v.map(|x| key(x) ^ flip)).collect()
 }
 
 /// The default method, honest about ties: score = 1 + floor(bins · (keys strictly below) / n),
