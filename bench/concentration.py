@@ -12,7 +12,7 @@ import psycopg
 from common import median_seconds, print_table
 
 ROWS = int(os.environ.get("BENCH_ROWS", 10_000_000))
-RUNS = int(os.environ.get("BENCH_RUNS", 3))
+RUNS = int(os.environ.get("BENCH_RUNS", 5))
 
 QUERIES = [
     ("sum(x)", "SELECT sum(x) FROM bench_values"),

@@ -66,7 +66,8 @@ pub fn sort_by_key_with_scratch<T: Copy>(
         items.sort_by_key(&key);
         return;
     }
-    let histograms = digit_histograms(items, &key);
+    let varying = varying_bits(items, &key);
+    let histograms = digit_histograms(items, &key, varying);
     crate::interrupt::check();
     between_passes();
     let n = items.len();
@@ -76,18 +77,14 @@ pub fn sort_by_key_with_scratch<T: Copy>(
     scratch.reserve(n);
     let (items_ptr, scratch_ptr) = (items.as_mut_ptr(), scratch.as_mut_ptr());
     let mut sorted_in_scratch = false;
-    for (pass, counts) in histograms.iter().enumerate() {
-        // A digit that is the same in every item does not reorder anything: skip the pass.
-        if counts.contains(&n) {
-            continue;
-        }
+    // A digit that is the same in every item would not reorder anything: it has no pass.
+    for (shift, counts) in &histograms {
         let mut offsets = [0usize; BUCKETS];
         let mut next = 0;
         for (offset, &count) in offsets.iter_mut().zip(counts.iter()) {
             *offset = next;
             next += count;
         }
-        let shift = pass as u32 * DIGIT_BITS;
         let mut ends = [0usize; BUCKETS];
         for ((end, offset), count) in ends.iter_mut().zip(&offsets).zip(counts) {
             *end = offset + count;
@@ -102,7 +99,7 @@ pub fn sort_by_key_with_scratch<T: Copy>(
             // checked below), `to` has room for n, and they do not overlap.
             unsafe {
                 let item = *from.add(i);
-                let digit = digit(key(&item), shift);
+                let digit = digit(key(&item), *shift);
                 // Holds for a key that gives what it gave when counting; checked, so that any
                 // other key cannot write out of bounds.
                 assert!(
@@ -130,13 +127,34 @@ fn digit(key: u64, shift: u32) -> usize {
     ((key >> shift) as usize) & (BUCKETS - 1)
 }
 
-/// One read of the data counts the digits of every pass.
-fn digit_histograms<T>(items: &[T], key: &impl Fn(&T) -> u64) -> Vec<[usize; BUCKETS]> {
-    let mut histograms = vec![[0usize; BUCKETS]; PASSES];
+/// The key bits that are not the same in every item: only their digits need a pass (ids
+/// below 2^22 need 2 passes, not 6). One cheap read of the keys.
+fn varying_bits<T>(items: &[T], key: &impl Fn(&T) -> u64) -> u64 {
+    let (mut all, mut any) = (u64::MAX, 0);
     for item in items {
         let key = key(item);
-        for (pass, counts) in histograms.iter_mut().enumerate() {
-            counts[digit(key, pass as u32 * DIGIT_BITS)] += 1;
+        all &= key;
+        any |= key;
+    }
+    all ^ any
+}
+
+/// One read of the data counts the digits of every pass whose bits vary: (shift, counts) for
+/// each pass needed, in order.
+fn digit_histograms<T>(
+    items: &[T],
+    key: &impl Fn(&T) -> u64,
+    varying: u64,
+) -> Vec<(u32, [usize; BUCKETS])> {
+    let mut histograms: Vec<(u32, [usize; BUCKETS])> = (0..PASSES as u32)
+        .map(|pass| pass * DIGIT_BITS)
+        .filter(|&shift| digit(varying, shift) != 0)
+        .map(|shift| (shift, [0; BUCKETS]))
+        .collect();
+    for item in items {
+        let key = key(item);
+        for (shift, counts) in histograms.iter_mut() {
+            counts[digit(key, *shift)] += 1;
         }
     }
     histograms
