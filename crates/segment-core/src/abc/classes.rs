@@ -9,7 +9,7 @@
 
 use super::class::AbcClass;
 use super::computed::{class_of, computed_limits};
-use crate::sort::{f64_from_key, f64_key, sort_by_key, sort_non_negative};
+use crate::sort::{f64_from_key, f64_key, sort_by_key, sort_non_negative, sort_unstable_by_key};
 use crate::sum::{share_scale, CompensatedSum};
 
 /// The rows with a value as (value, row) pairs, largest value first; `chunk_by` on equal values
@@ -59,8 +59,7 @@ fn classify(
         .filter(|&&x| x >= 0.0)
         .map(|&x| !f64_key(x))
         .collect();
-    // Radix, not a comparison sort: it is faster, and can be interrupted between its passes.
-    sort_by_key(&mut keys, |&key| key, &mut || ());
+    sort_unstable_by_key(&mut keys, |&key| key, &mut || ());
     let (mut lowest_a, mut lowest_b) = (f64::INFINITY, f64::INFINITY);
     let mut above = 0usize;
     let mut last = AbcClass::A;
