@@ -72,3 +72,43 @@ pub fn recency_days(stats: &CustomerStats, as_of: i64) -> Option<f64> {
         .last()
         .map(|t| (i128::from(as_of) - i128::from(t)) as f64 / MICROS_PER_DAY)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer(orders: &[(i64, f64)]) -> CustomerStats {
+        let mut stats = CustomerStats::default();
+        orders
+            .iter()
+            .for_each(|&(at, amount)| stats.add(at, amount));
+        stats
+    }
+
+    /// Scores by rank over 4 customers, 2 bins: 1 + floor(2 · below / 4). Their last purchases
+    /// are 300 years from 2000 and 1 µs apart, which as doubles would tie.
+    #[test]
+    fn recency_by_exact_times() {
+        let far = 300 * 365 * 86_400_000_000_i64;
+        assert_eq!(far as f64, (far + 1) as f64);
+        let customers = [
+            customer(&[(far, 5.0)]),
+            customer(&[(far + 1, 1.0), (0, 1.0)]),
+            customer(&[(far + 1, 2.0)]),
+            customer(&[(-far, 9.0)]),
+        ];
+        let edges = ScoreEdges::of(customers.iter().copied(), 2).unwrap();
+        let scores: Vec<_> = customers.iter().map(|c| edges.score(c)).collect();
+        // r: below = 1, 2, 2, 0; f: below = 0, 3, 0, 0; m (5, 2, 2, 9): below = 2, 0, 0, 3.
+        assert_eq!(
+            scores,
+            vec![
+                (Some(1), Some(1), Some(2)),
+                (Some(2), Some(2), Some(1)),
+                (Some(2), Some(1), Some(1)),
+                (Some(1), Some(1), Some(2)),
+            ]
+        );
+        assert_eq!(edges.latest_purchase, Some(far + 1));
+    }
+}
