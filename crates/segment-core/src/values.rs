@@ -210,24 +210,59 @@ impl ValueCollector {
 /// as parallel processes (a handful), so the smallest head is found by a plain scan.
 fn merge_runs(mut runs: Vec<Vec<f64>>) -> Vec<f64> {
     runs.retain(|run| !run.is_empty());
-    if runs.len() <= 1 {
-        return runs.pop().unwrap_or_default();
+    // Three at a time, the shortest first: a parallel plan's leader usually merges three runs
+    // (two workers' and its own), in one pass.
+    while runs.len() > 1 {
+        runs.sort_by_key(|run| std::cmp::Reverse(run.len()));
+        let taken = runs.len().min(3);
+        let merged = match &runs[runs.len() - taken..] {
+            [a, b, c] => merge_three(a, b, c),
+            [a, b] => merge_two(a, b, Vec::with_capacity(a.len() + b.len())),
+            _ => unreachable!("two or three runs"),
+        };
+        runs.truncate(runs.len() - taken);
+        runs.push(merged);
     }
-    let total = runs.iter().map(Vec::len).sum();
-    let mut merged = Vec::with_capacity(total);
-    let mut heads = vec![0usize; runs.len()];
-    for _ in 0..total {
-        let mut best = usize::MAX;
-        for (r, run) in runs.iter().enumerate() {
-            if heads[r] < run.len()
-                && (best == usize::MAX || run[heads[r]] < runs[best][heads[best]])
-            {
-                best = r;
-            }
-        }
-        merged.push(runs[best][heads[best]]);
-        heads[best] += 1;
+    runs.pop().unwrap_or_default()
+}
+
+// The merges pick the next value without branching on which run holds it: the values are in
+// no order across the runs, so such a branch would be mispredicted about every other value.
+
+fn merge_three(a: &[f64], b: &[f64], c: &[f64]) -> Vec<f64> {
+    let mut merged = Vec::with_capacity(a.len() + b.len() + c.len());
+    let (mut i, mut j, mut k) = (0, 0, 0);
+    while i < a.len() && j < b.len() && k < c.len() {
+        let (x, y, z) = (a[i], b[j], c[k]);
+        let from_a = x <= y;
+        let smaller = if from_a { x } else { y };
+        let from_c = z < smaller;
+        merged.push(if from_c { z } else { smaller });
+        i += usize::from(from_a & !from_c);
+        j += usize::from(!from_a & !from_c);
+        k += usize::from(from_c);
     }
+    // One run is used up; the other two finish as a pair.
+    let (rest, last) = match (i < a.len(), j < b.len()) {
+        (true, true) => (&a[i..], &b[j..]),
+        (true, false) => (&a[i..], &c[k..]),
+        _ => (&b[j..], &c[k..]),
+    };
+    merge_two(rest, last, merged)
+}
+
+/// Appends the merge of `a` and `b` to `merged`.
+fn merge_two(a: &[f64], b: &[f64], mut merged: Vec<f64>) -> Vec<f64> {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        let from_a = x <= y;
+        merged.push(if from_a { x } else { y });
+        i += usize::from(from_a);
+        j += usize::from(!from_a);
+    }
+    merged.extend_from_slice(&a[i..]);
+    merged.extend_from_slice(&b[j..]);
     merged
 }
 
