@@ -130,6 +130,8 @@ pub fn sort_by_key_with_scratch<T: Copy>(
 
 /// A bucket this small is sorted by the standard library's unstable sort, in cache.
 const IN_CACHE: usize = 1 << 14;
+/// The items sorted between two interrupt checks, some tens of milliseconds' work.
+const CHECK_EVERY: usize = 1 << 20;
 
 /// Sorts by `key`, ascending, in no particular order among equal keys: for items that equal
 /// keys make interchangeable. `between_buckets` is called now and then, as `between_passes`.
@@ -159,7 +161,8 @@ fn sort_in_buckets<T: Copy>(
         return; // all keys equal
     }
     let shift = (63 - varying.leading_zeros()).saturating_sub(DIGIT_BITS - 1);
-    let mut starts = [0usize; BUCKETS]; // the sizes first
+    // On the heap: a level of recursion keeps them while the next one runs.
+    let mut starts = vec![0usize; BUCKETS]; // the sizes first
     for item in items.iter() {
         starts[digit(key(item), shift)] += 1;
     }
@@ -169,7 +172,7 @@ fn sort_in_buckets<T: Copy>(
     }
     scratch.clear();
     scratch.extend_from_slice(items);
-    let mut ends = starts; // where each bucket's next item goes; its end once all are placed
+    let mut ends = starts.clone(); // where each bucket's next item goes; its end once all are placed
     for item in scratch.iter() {
         let bucket = digit(key(item), shift);
         items[ends[bucket]] = *item;
@@ -177,14 +180,17 @@ fn sort_in_buckets<T: Copy>(
     }
     crate::interrupt::check();
     between_buckets();
+    let mut unchecked = 0; // items sorted since the last interrupt check
     for (&start, &end) in starts.iter().zip(&ends) {
+        if unchecked >= CHECK_EVERY {
+            crate::interrupt::check();
+            between_buckets();
+            unchecked = 0;
+        }
         if end - start > 1 {
             sort_in_buckets(&mut items[start..end], scratch, key, between_buckets);
         }
-        if end - start > IN_CACHE {
-            crate::interrupt::check();
-            between_buckets();
-        }
+        unchecked += end - start;
     }
 }
 

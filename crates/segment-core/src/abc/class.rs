@@ -1,6 +1,6 @@
 //! The four ABC classes.
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum AbcClass {
     A = 1,

@@ -65,8 +65,9 @@ fn classify(
     let mut last = AbcClass::A;
     for group in keys.chunk_by(|a, b| a == b) {
         let x = f64_from_key(!group[0]);
-        let group_class = class(x, above, group.len());
-        debug_assert!(group_class as u8 >= last as u8, "classes run A, B, C");
+        // Never back up the ranking: a share summed up to a group could, in its last bit, fall
+        // below one summed up to an earlier group.
+        let group_class = class(x, above, group.len()).max(last);
         last = group_class;
         match group_class {
             AbcClass::A => lowest_a = x,

@@ -17,10 +17,6 @@ use crate::codec::DecodeError;
 /// of the run (48 bytes a customer).
 const MIN_BATCH: usize = 1 << 20;
 
-/// A batch grows by doubling (a group of a GROUP BY may see few orders) up to this many orders,
-/// then straight to its full size.
-const GROW_TO_FULL_FROM: usize = 1 << 16;
-
 /// Orders being counted into a run of customers.
 pub struct OrderCounter<K> {
     batch: Vec<Order<K>>,
@@ -43,13 +39,6 @@ impl<K> Default for OrderCounter<K> {
 impl<K: CustomerKey> OrderCounter<K> {
     #[inline]
     pub fn add(&mut self, customer: K, at: i64, amount: Option<f64>) {
-        if self.batch.len() == self.batch.capacity() && self.batch.len() >= GROW_TO_FULL_FROM {
-            // Straight to the size the batch is counted at, rather than doubling there: each
-            // doubling copies the batch into fresh memory, faulted in page by page.
-            let full = MIN_BATCH.max(self.run.len());
-            self.batch
-                .reserve_exact(full.saturating_sub(self.batch.len()).max(1));
-        }
         self.batch.push(Order {
             customer,
             at,

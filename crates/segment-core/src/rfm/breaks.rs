@@ -37,26 +37,53 @@ pub fn breaks(values: Vec<f64>, bins: u32, descending: bool) -> Option<Vec<f64>>
 ///
 /// With s the ceil(k·n / bins)-th smallest key, that edge is the smallest key above s: every
 /// key above s has those s and all below it below it, and no key up to s has. So the edges
-/// need bins − 1 order statistics (selected in O(n), not sorted) and a scan above each.
+/// need bins − 1 order statistics, selected in O(n·log bins) rather than sorted, and the
+/// smallest key above each, found by one scan of the keys between them.
 pub fn key_edges(keys: &mut [u64], bins: u32) -> Option<Vec<u64>> {
     let n = keys.len() as u64;
     if n == 0 {
         return None;
     }
-    let mut selected = 0; // keys[..selected] are the smallest, keys[selected] in its place
-    let mut edges = Vec::with_capacity(bins as usize - 1);
-    for k in 1..u64::from(bins) {
-        let position = ((k * n).div_ceil(u64::from(bins)) - 1) as usize;
-        if position > selected || k == 1 {
-            keys[selected..].select_nth_unstable(position - selected);
-            selected = position;
-        }
-        match smallest_above(&keys[position + 1..], keys[position]) {
-            Some(edge) => edges.push(edge),
-            None => break,
-        }
+    let bins = u64::from(bins);
+    let position = |k: u64| ((k * n).div_ceil(bins) - 1) as usize;
+    let mut positions: Vec<usize> = (1..bins).map(position).collect();
+    positions.dedup(); // fewer keys than bins repeat positions
+    select_positions(keys, 0, &positions);
+    // keys[p] is now the key that sorting would put at p, for each position p, and the keys
+    // between two positions lie between theirs. From the last position down: the smallest key
+    // above s = keys[p] is between p and the next position when that one's key is above s,
+    // and otherwise the same as for the next position.
+    let mut above = vec![None; positions.len()];
+    for j in (0..positions.len()).rev() {
+        let p = positions[j];
+        above[j] = match positions.get(j + 1) {
+            None => smallest_above(&keys[p + 1..], keys[p]),
+            Some(&next) if keys[next] > keys[p] => smallest_above(&keys[p + 1..=next], keys[p]),
+            Some(_) => above[j + 1],
+        };
     }
+    let edges = (1..bins)
+        .map_while(|k| {
+            let j = positions.partition_point(|&p| p < position(k));
+            above[j]
+        })
+        .collect();
     Some(edges)
+}
+
+/// Puts into place the keys that sorting would put at `positions` (ascending; `keys` starts
+/// at position `base`), the middle one first and then each side's: O(n·log(positions)).
+fn select_positions(keys: &mut [u64], base: usize, positions: &[usize]) {
+    if positions.is_empty() {
+        return;
+    }
+    let middle = positions.len() / 2;
+    let at = positions[middle] - base;
+    keys.select_nth_unstable(at);
+    crate::interrupt::check();
+    let (below, from) = keys.split_at_mut(at);
+    select_positions(below, base, &positions[..middle]);
+    select_positions(&mut from[1..], base + at + 1, &positions[middle + 1..]);
 }
 
 /// The smallest key above `floor`, None without one.
@@ -232,6 +259,33 @@ mod tests {
             (vec![-1.5, 3.0], Some((4, true)))
         );
         assert_eq!(state.set_parameters(5, true), Err((4, true)));
+    }
+
+    /// Every bin count from 2 to 100 over many keys with long runs of ties, and over fewer keys
+    /// than bins: the edges found by selection are those read off the sorted keys.
+    #[test]
+    fn selected_edges_are_the_sorted_ones() {
+        let many: Vec<u64> = (0..20_000u64).map(|i| (i * 7919 % 10_007) / 13).collect();
+        for keys in [many, vec![5, 1, 9], vec![3; 40]] {
+            let mut sorted = keys.clone();
+            sorted.sort_unstable();
+            let n = sorted.len() as u64;
+            for bins in 2..=100u64 {
+                let expected: Vec<u64> = (1..bins)
+                    .map_while(|k| {
+                        let needed = (k * n).div_ceil(bins) as usize;
+                        let s = sorted[needed - 1];
+                        sorted.iter().copied().find(|&key| key > s)
+                    })
+                    .collect();
+                let mut shuffled = keys.clone();
+                assert_eq!(
+                    key_edges(&mut shuffled, bins as u32),
+                    Some(expected),
+                    "bins {bins}"
+                );
+            }
+        }
     }
 
     /// Keys at the ends of the u64 range, where u64::MAX is both a key and the scan's "none".
