@@ -159,10 +159,11 @@ impl Window {
             // SAFETY: as in `partition_rows`. The partition's first row allocates the memory.
             unsafe { pg_guard_ffi_boundary(|| WinGetPartitionLocalMemory(self.object, size)) }
         } else {
-            // SAFETY: as in `partition_rows`. WindowAgg evaluates a window function on every
-            // row of a partition in order, from position 0, which allocated the memory; from
-            // then on WinGetPartitionLocalMemory returns the pointer it keeps (nodeWindowAgg.c)
-            // and cannot raise an ERROR, so it needs no guard on the partition's other rows.
+            // SAFETY: as in `partition_rows`. WindowAgg evaluates a window function on a
+            // partition's rows in order from position 0 (until a run condition stops it), and
+            // row 0 allocated the memory; from then on WinGetPartitionLocalMemory returns the
+            // pointer it keeps (nodeWindowAgg.c) and cannot raise an ERROR, so it needs no guard
+            // on the partition's other rows.
             unsafe { WinGetPartitionLocalMemory(self.object, size) }
         } as *mut Answers<T>;
         // SAFETY: the memory is zeroed on first use, then holds what `compute_answers` stored:
