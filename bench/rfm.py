@@ -80,16 +80,7 @@ def main():
         id_kinds(conn, customers)
         amounts_and_scan(conn, customers)
 
-        conn.execute(f"CREATE TABLE bench_customers AS {GROUPED}")
-        conn.execute("VACUUM ANALYZE bench_customers")
-        rows = [
-            ("PostgreSQL NTILE SQL over the customers", median_seconds(conn, NTILE_OVER_CUSTOMERS, RUNS)),
-            ("rfm_score(...) OVER () x3 over the customers", median_seconds(conn, WINDOW_OVER_CUSTOMERS, RUNS)),
-            ("first_value(const) OVER () x3 (a no-op: the floor)", median_seconds(conn, FLOOR_OVER_CUSTOMERS, RUNS)),
-        ]
-        print_table(f"the same {customers:,} customers as a table, grouped beforehand",
-                    rows, ["PostgreSQL NTILE SQL over the customers"])
-        conn.execute("DROP TABLE bench_customers")
+        over_customers(conn, customers, RUNS)
         conn.execute("DROP TABLE bench_orders")
         smaller(conn)
 
@@ -179,6 +170,13 @@ def smaller(conn):
         ("one pass, serial (no parallel workers)", serial_seconds(conn, ONE_PASS, runs)),
     ]
     print_table(f"{orders:,} orders, {customers:,} customers, median of {runs} runs", rows, ["DuckDB NTILE SQL"])
+    over_customers(conn, customers, runs)
+    conn.execute("DROP TABLE bench_orders")
+
+
+def over_customers(conn, customers, runs):
+    """The three scores over bench_orders grouped beforehand into a customers table: rfm_score
+    against ntile, and a window function that does nothing as the floor of both."""
     conn.execute(f"CREATE TABLE bench_customers AS {GROUPED}")
     conn.execute("VACUUM ANALYZE bench_customers")
     rows = [
@@ -188,7 +186,7 @@ def smaller(conn):
     ]
     print_table(f"the same {customers:,} customers as a table, grouped beforehand", rows,
                 ["PostgreSQL NTILE SQL over the customers"])
-    conn.execute("DROP TABLE bench_customers, bench_orders")
+    conn.execute("DROP TABLE bench_customers")
 
 
 def id_kinds(conn, customers):

@@ -20,8 +20,8 @@ pub const RADIX_THRESHOLD: usize = 4_096;
 
 /// Sorts finite, non-negative values ascending. `-0.0` must already be normalised to `0.0`.
 ///
-/// `between_passes` is called between the O(n) passes so that the caller can honour a query
-/// cancel; it may unwind.
+/// `between_passes` is called now and then (see `sort_unstable_by_key`) so that the caller can
+/// honour a query cancel; it may unwind.
 pub fn sort_non_negative(values: &mut [f64], between_passes: &mut dyn FnMut()) {
     debug_assert!(values.iter().all(|v| v.is_finite() && v.is_sign_positive()));
     sort_unstable_by_key(values, |v| v.to_bits(), between_passes);

@@ -206,12 +206,11 @@ impl ValueCollector {
     }
 }
 
-/// Merges sorted runs into one sorted vector, writing each value once. There are as many runs
-/// as parallel processes (a handful), so the smallest head is found by a plain scan.
+/// Merges sorted runs into one sorted vector. There are as many runs as parallel processes (a
+/// handful); they are merged three at a time, the shortest first, so the usual three (two
+/// workers' and the leader's own) take one pass, writing each value once.
 fn merge_runs(mut runs: Vec<Vec<f64>>) -> Vec<f64> {
     runs.retain(|run| !run.is_empty());
-    // Three at a time, the shortest first: a parallel plan's leader usually merges three runs
-    // (two workers' and its own), in one pass.
     while runs.len() > 1 {
         runs.sort_by_key(|run| std::cmp::Reverse(run.len()));
         let taken = runs.len().min(3);
