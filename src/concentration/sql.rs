@@ -12,7 +12,9 @@ use crate::v1_function;
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
 use segment_core::codec::DecodeError;
-use segment_core::concentration::measures::Distribution;
+use segment_core::concentration::measures::{
+    gini_of_runs, gini_unbiased_of_runs, hhi_normalized_of_runs, hhi_of_runs, Distribution,
+};
 use segment_core::concentration::report::{Report, TotalOverflow};
 use segment_core::concentration::summary;
 use segment_core::validate;
@@ -254,11 +256,16 @@ v1_function!(
 // Final functions. They sort the state in place, which leaves its contents unchanged, so they
 // are READ_ONLY as PostgreSQL means it: the state may be read again, or grow.
 
-/// The state's values ascending (STRICT: the state is not NULL).
-fn final_values<'a>(call: Call, function: &str) -> &'a [f64] {
+/// The state, for a final function (STRICT: the state is not NULL).
+fn final_state<'a>(call: Call, function: &str) -> &'a mut ValueCollector {
     let collector = call.state::<ValueCollector>(0).expect("STRICT");
     call.refuse_running_frame(function, collector.grew_since_last_final());
-    collector.sorted(&mut check_for_interrupts)
+    collector
+}
+
+/// The state's values ascending.
+fn final_values<'a>(call: Call, function: &str) -> &'a [f64] {
+    final_state(call, function).sorted(&mut check_for_interrupts)
 }
 
 /// A measure's final function: `measure` of the values, NULL when it is undefined.
@@ -267,7 +274,25 @@ fn final_measure(
     function: &str,
     measure: impl FnOnce(Distribution) -> Option<f64>,
 ) -> pg_sys::Datum {
-    match measure(Distribution::new(final_values(call, function))) {
+    measure_datum(
+        call,
+        measure(Distribution::new(final_values(call, function))),
+    )
+}
+
+/// The final function of a measure read in one pass over the sorted runs of a parallel plan,
+/// merged on the fly (see `gini_of_runs`): the leader never writes the merged values.
+fn final_runs_measure(
+    call: Call,
+    function: &str,
+    measure: impl FnOnce(&[&[f64]]) -> Option<f64>,
+) -> pg_sys::Datum {
+    let runs = final_state(call, function).sorted_runs(&mut check_for_interrupts);
+    measure_datum(call, measure(&runs))
+}
+
+fn measure_datum(call: Call, measure: Option<f64>) -> pg_sys::Datum {
+    match measure {
         Some(x) => x.into_datum().expect("a float8"),
         None => call.null(),
     }
@@ -278,23 +303,23 @@ fn collected_fraction(call: Call) -> Option<f64> {
 }
 
 v1_function!(gini_final_wrapper, pg_finfo_gini_final_wrapper, |call| {
-    final_measure(call, "gini", |d| d.gini())
+    final_runs_measure(call, "gini", gini_of_runs)
 });
 
 v1_function!(
     gini_unbiased_final_wrapper,
     pg_finfo_gini_unbiased_final_wrapper,
-    |call| { final_measure(call, "gini_unbiased", |d| d.gini_unbiased()) }
+    |call| { final_runs_measure(call, "gini_unbiased", gini_unbiased_of_runs) }
 );
 
 v1_function!(hhi_final_wrapper, pg_finfo_hhi_final_wrapper, |call| {
-    final_measure(call, "hhi", |d| d.hhi())
+    final_runs_measure(call, "hhi", hhi_of_runs)
 });
 
 v1_function!(
     hhi_normalized_final_wrapper,
     pg_finfo_hhi_normalized_final_wrapper,
-    |call| { final_measure(call, "hhi_normalized", |d| d.hhi_normalized()) }
+    |call| { final_runs_measure(call, "hhi_normalized", hhi_normalized_of_runs) }
 );
 
 /// The share the Pareto principle names: "x % of customers make 80 % of revenue".

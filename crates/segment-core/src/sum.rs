@@ -77,12 +77,53 @@ pub fn sum_of(values: &[f64], f: impl Fn(usize, f64) -> f64) -> f64 {
     for (i, &x) in values.iter().enumerate().skip(whole) {
         lanes[0].add(f(i, x));
     }
+    lanes_total(lanes)
+}
+
+/// The lanes of `sum_of` added up, in lane order.
+fn lanes_total(lanes: [CompensatedSum; LANES]) -> f64 {
     let mut total = CompensatedSum::default();
     for lane in lanes {
         total.add(lane.sum);
         total.add(lane.compensation);
     }
     total.value()
+}
+
+/// `sum_of` fed one value at a time, for values that are never in one slice (sorted runs
+/// merged on the fly): the i-th of `n` values goes to the lane `sum_of` gives index i, so the
+/// two agree to the bit.
+pub struct LaneSum {
+    lanes: [CompensatedSum; LANES],
+    /// Values below this index fill whole rounds of the lanes; the rest go to lane 0.
+    whole: usize,
+    /// The index of the next value.
+    index: usize,
+}
+
+impl LaneSum {
+    pub fn new(n: usize) -> Self {
+        LaneSum {
+            lanes: [CompensatedSum::default(); LANES],
+            whole: n / LANES * LANES,
+            index: 0,
+        }
+    }
+
+    #[inline]
+    pub fn add(&mut self, x: f64) {
+        let lane = if self.index < self.whole {
+            self.index % LANES
+        } else {
+            0
+        };
+        self.lanes[lane].add(x);
+        self.index += 1;
+    }
+
+    pub fn value(self) -> f64 {
+        lanes_total(self.lanes)
+    }
 }
 
 impl FromIterator<f64> for CompensatedSum {
@@ -118,6 +159,45 @@ mod tests {
             .collect();
         assert!((sum_of(&values, |i, x| i as f64 * x) - weighted.value()).abs() < 1e-12);
         assert_eq!(sum_of(&[], |_, x| x), 0.0);
+    }
+
+    #[test]
+    fn sum_of_and_lane_sum_give_the_bits_of_their_lanes() {
+        // Values of very different sizes, so that the lanes' rounding shows in the last bits;
+        // weighted by their index, so that a wrong index shows too.
+        let f = |i: usize, x: f64| (i + 1) as f64 * x;
+        for n in [0, 1, 3, 4, 5, 1003] {
+            let values: Vec<f64> = (1..=n)
+                .map(|i| (i as f64).powi(7) / 3.0 + 1e-3 / i as f64)
+                .collect();
+            // The definition: value i in lane i % 4, those past the last whole round of the
+            // lanes in lane 0, the lanes added up in order.
+            let whole = n / 4 * 4;
+            let mut lanes = [CompensatedSum::default(); 4];
+            for (i, &x) in values.iter().enumerate() {
+                lanes[if i < whole { i % 4 } else { 0 }].add(f(i, x));
+            }
+            let mut expected = CompensatedSum::default();
+            for lane in lanes {
+                expected.add(lane.sum());
+                expected.add(lane.compensation());
+            }
+            assert_eq!(
+                sum_of(&values, f).to_bits(),
+                expected.value().to_bits(),
+                "n = {n}"
+            );
+            let mut streamed = LaneSum::new(n);
+            values
+                .iter()
+                .enumerate()
+                .for_each(|(i, &x)| streamed.add(f(i, x)));
+            assert_eq!(
+                streamed.value().to_bits(),
+                expected.value().to_bits(),
+                "n = {n}"
+            );
+        }
     }
 
     #[test]

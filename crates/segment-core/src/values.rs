@@ -9,7 +9,8 @@
 //! In a parallel plan each worker sorts its own part before serializing it. The leader keeps the
 //! workers' sorted runs as they arrive, moving rather than copying them, and merges them all in
 //! one pass when a final function needs the values: the O(n log n) work is spread over the
-//! workers, and the leader writes each value once.
+//! workers, and the leader writes each value once. A measure read in one pass (the Gini) takes
+//! the runs instead and merges them on the fly, writing nothing.
 
 use crate::codec::{
     check_ascending_non_negative, check_non_negative, write_f64s, DecodeError, Reader,
@@ -90,10 +91,7 @@ impl ValueCollector {
     /// The values ascending. Sorting reorders but never changes the multiset, so a final
     /// function calling this leaves the state as good as it found it.
     pub fn sorted(&mut self, between_passes: &mut dyn FnMut()) -> &[f64] {
-        if !self.sorted {
-            sort_non_negative(&mut self.values, between_passes);
-            self.sorted = true;
-        }
+        self.sort_own_values(between_passes);
         if !self.runs.is_empty() {
             let mut runs = std::mem::take(&mut self.runs);
             runs.push(std::mem::take(&mut self.values));
@@ -108,6 +106,28 @@ impl ValueCollector {
             };
         }
         &self.values
+    }
+
+    /// The values ascending as up to three sorted runs, for a measure that merges them on the
+    /// fly (see `for_each_merged`); more runs are first merged for good, as `sorted` does.
+    pub fn sorted_runs(&mut self, between_passes: &mut dyn FnMut()) -> Vec<&[f64]> {
+        self.sort_own_values(between_passes);
+        if self.runs.len() + usize::from(!self.values.is_empty()) > 3 {
+            return vec![self.sorted(between_passes)];
+        }
+        self.runs
+            .iter()
+            .chain([&self.values])
+            .map(Vec::as_slice)
+            .filter(|run| !run.is_empty())
+            .collect()
+    }
+
+    fn sort_own_values(&mut self, between_passes: &mut dyn FnMut()) {
+        if !self.sorted {
+            sort_non_negative(&mut self.values, between_passes);
+            self.sorted = true;
+        }
     }
 
     /// Adds another state's values (the combine step of a parallel aggregate). A sorted state
@@ -214,29 +234,41 @@ fn merge_runs(mut runs: Vec<Vec<f64>>) -> Vec<f64> {
     while runs.len() > 1 {
         runs.sort_by_key(|run| std::cmp::Reverse(run.len()));
         let taken = runs.len().min(3);
-        let merged = match &runs[runs.len() - taken..] {
-            [a, b, c] => merge_three(a, b, c),
-            [a, b] => merge_two(a, b, Vec::with_capacity(a.len() + b.len())),
-            _ => unreachable!("two or three runs"),
-        };
+        let shortest: Vec<&[f64]> = runs[runs.len() - taken..]
+            .iter()
+            .map(Vec::as_slice)
+            .collect();
+        let mut merged = Vec::with_capacity(shortest.iter().map(|run| run.len()).sum());
+        for_each_merged(&shortest, |x| merged.push(x));
         runs.truncate(runs.len() - taken);
         runs.push(merged);
     }
     runs.pop().unwrap_or_default()
 }
 
+/// Calls `each` with the values of up to three sorted runs, ascending, without writing them
+/// anywhere: a measure read in one pass (the Gini) needs no merged copy of ten million values.
+pub fn for_each_merged(runs: &[&[f64]], mut each: impl FnMut(f64)) {
+    match *runs {
+        [] => {}
+        [a] => a.iter().for_each(|&x| each(x)),
+        [a, b] => merge_two(a, b, &mut each),
+        [a, b, c] => merge_three(a, b, c, &mut each),
+        _ => panic!("at most three runs are merged at once"),
+    }
+}
+
 // The merges pick the next value without branching on which run holds it: the values are in
 // no order across the runs, so such a branch would be mispredicted about every other value.
 
-fn merge_three(a: &[f64], b: &[f64], c: &[f64]) -> Vec<f64> {
-    let mut merged = Vec::with_capacity(a.len() + b.len() + c.len());
+fn merge_three(a: &[f64], b: &[f64], c: &[f64], each: &mut impl FnMut(f64)) {
     let (mut i, mut j, mut k) = (0, 0, 0);
     while i < a.len() && j < b.len() && k < c.len() {
         let (x, y, z) = (a[i], b[j], c[k]);
         let from_a = x <= y;
         let smaller = if from_a { x } else { y };
         let from_c = z < smaller;
-        merged.push(if from_c { z } else { smaller });
+        each(if from_c { z } else { smaller });
         i += usize::from(from_a & !from_c);
         j += usize::from(!from_a & !from_c);
         k += usize::from(from_c);
@@ -247,22 +279,19 @@ fn merge_three(a: &[f64], b: &[f64], c: &[f64]) -> Vec<f64> {
         (true, false) => (&a[i..], &c[k..]),
         _ => (&b[j..], &c[k..]),
     };
-    merge_two(rest, last, merged)
+    merge_two(rest, last, each)
 }
 
-/// Appends the merge of `a` and `b` to `merged`.
-fn merge_two(a: &[f64], b: &[f64], mut merged: Vec<f64>) -> Vec<f64> {
+fn merge_two(a: &[f64], b: &[f64], each: &mut impl FnMut(f64)) {
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
         let from_a = x <= y;
-        merged.push(if from_a { x } else { y });
+        each(if from_a { x } else { y });
         i += usize::from(from_a);
         j += usize::from(!from_a);
     }
-    merged.extend_from_slice(&a[i..]);
-    merged.extend_from_slice(&b[j..]);
-    merged
+    a[i..].iter().chain(&b[j..]).for_each(|&x| each(x));
 }
 
 #[cfg(test)]
@@ -372,6 +401,59 @@ mod tests {
         }
         expected.sort_by(f64::total_cmp);
         assert_eq!(rollup.sorted(&mut || {}), expected);
+    }
+
+    #[test]
+    fn sorted_runs_are_the_sorted_values_unmerged() {
+        let mut nothing = || {};
+        for workers in [0, 1, 2, 3] {
+            let mut leader = collector(&[7.0, 0.5, 3.0], None);
+            let mut expected = vec![0.5, 3.0, 7.0];
+            for worker in 0..workers {
+                let mut part = collector(&[f64::from(worker) + 0.25, 2.0], None);
+                part.sorted(&mut nothing);
+                expected.extend([f64::from(worker) + 0.25, 2.0]);
+                leader
+                    .merge(&mut ValueCollector::from_bytes(&part.to_bytes()).unwrap())
+                    .unwrap();
+            }
+            expected.sort_by(f64::total_cmp);
+            let runs = leader.sorted_runs(&mut nothing);
+            assert_eq!(
+                runs.len(),
+                if workers < 3 { workers as usize + 1 } else { 1 },
+                "more than three are merged first, into one"
+            );
+            let mut merged = Vec::new();
+            for_each_merged(&runs, |x| merged.push(x));
+            assert_eq!(merged, expected);
+            assert_eq!(
+                leader.sorted(&mut nothing),
+                expected,
+                "the state is as it was"
+            );
+        }
+    }
+
+    #[test]
+    fn runs_merge_with_ties() {
+        // Runs of whole numbers (many ties across runs), uneven so that each run is used up
+        // at a different point.
+        let runs: Vec<Vec<f64>> = [(3000, 7), (1200, 3), (5, 11)]
+            .iter()
+            .map(|&(len, step)| (0..len).map(|i| f64::from(i * step / 5)).collect())
+            .collect();
+        let mut expected = runs.concat();
+        expected.sort_by(f64::total_cmp);
+        let slices: Vec<&[f64]> = runs.iter().map(Vec::as_slice).collect();
+        for taken in 1..=3 {
+            let mut merged = Vec::new();
+            for_each_merged(&slices[..taken], |x| merged.push(x));
+            let mut alone = runs[..taken].concat();
+            alone.sort_by(f64::total_cmp);
+            assert_eq!(merged, alone);
+        }
+        assert_eq!(merge_runs(runs), expected);
     }
 
     #[test]

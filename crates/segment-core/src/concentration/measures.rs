@@ -1,7 +1,8 @@
 //! The concentration measures over a sorted distribution of non-negative values.
 //!
 //! Pure Rust, no PostgreSQL: the aggregates and the stored `concentration` summary both end up
-//! here with a slice sorted ascending.
+//! here with a slice sorted ascending. The Gini and the HHI also read the sorted runs of a
+//! parallel plan's workers, merged on the fly, to the same bits.
 //!
 //! Conventions, shared by every measure:
 //! - The Lorenz curve is the piecewise-linear curve through (k/n, share of the k smallest units),
@@ -11,7 +12,78 @@
 //! - Measures with an n − 1 in a denominator (`gini_unbiased`, `hhi_normalized`) are `None` for
 //!   a single unit.
 
-use crate::sum::{share_scale, sum_of, CompensatedSum};
+use crate::sum::{share_scale, sum_of, CompensatedSum, LaneSum};
+use crate::values::for_each_merged;
+
+/// The Gini coefficient G = Σᵢ (2i − n − 1)·x₍ᵢ₎ / (n·Σx), i = 1..n ascending, of values given
+/// as up to three runs sorted ascending. This is the same number as the textbook
+/// 2·Σ i·x₍ᵢ₎/(n·Σx) − (n+1)/n (R ineq, PySAL, ClickHouse), written so that equal values cancel
+/// exactly and give 0, not a rounding residue.
+///
+/// The runs (parallel workers' values) are merged on the fly, and the total and the weighted
+/// sum are taken in that one pass: the merged values are never written, and the sums are
+/// `sum_of`'s over the merged slice, bit for bit.
+pub fn gini_of_runs(runs: &[&[f64]]) -> Option<f64> {
+    let (n, scale) = len_and_scale(runs);
+    let units = n as f64;
+    let (mut total, mut weighted) = (LaneSum::new(n), LaneSum::new(n));
+    let mut rank = 0.0; // i, counted in a double: converting an integer costs more
+    for_each_merged(runs, |x| {
+        rank += 1.0;
+        total.add(x * scale);
+        weighted.add((2.0 * rank - units - 1.0) * (x * scale));
+    });
+    let total = total.value();
+    (n > 0 && total > 0.0).then(|| (weighted.value() / (units * total)).clamp(0.0, 1.0))
+}
+
+/// G · n/(n − 1), the small-sample correction (R DescTools' default, ineq's `corr = TRUE`).
+pub fn gini_unbiased_of_runs(runs: &[&[f64]]) -> Option<f64> {
+    let n = len_and_scale(runs).0 as f64;
+    if n < 2.0 {
+        return None;
+    }
+    Some(gini_of_runs(runs)? * n / (n - 1.0))
+}
+
+/// The Herfindahl–Hirschman index of values given as up to three runs sorted ascending, in two
+/// passes over the runs merged on the fly (the total, then the squared shares): the sums are
+/// those over the merged slice, bit for bit, and the merged values are never written.
+pub fn hhi_of_runs(runs: &[&[f64]]) -> Option<f64> {
+    let (n, scale) = len_and_scale(runs);
+    let mut total = LaneSum::new(n);
+    for_each_merged(runs, |x| total.add(x * scale));
+    let total = total.value();
+    (n > 0 && total > 0.0).then(|| sum_of_squared_shares(runs, scale, total))
+}
+
+/// (H − 1/n) / (1 − 1/n): 0 for equal shares, 1 when one unit holds everything.
+pub fn hhi_normalized_of_runs(runs: &[&[f64]]) -> Option<f64> {
+    normalized_hhi(hhi_of_runs(runs)?, len_and_scale(runs).0)
+}
+
+fn normalized_hhi(hhi: f64, units: usize) -> Option<f64> {
+    let n = units as f64;
+    (n >= 2.0).then(|| ((hhi - 1.0 / n) / (1.0 - 1.0 / n)).clamp(0.0, 1.0))
+}
+
+/// Σ (x·scale / total)², the sum in the lanes of `sum_of` over the merged runs.
+fn sum_of_squared_shares(runs: &[&[f64]], scale: f64, total: f64) -> f64 {
+    let mut squares = LaneSum::new(len_and_scale(runs).0);
+    for_each_merged(runs, |x| {
+        squares.add((x * scale / total) * (x * scale / total))
+    });
+    squares.value()
+}
+
+/// The number of values in sorted runs, and the scale of `Distribution` for the largest.
+fn len_and_scale(runs: &[&[f64]]) -> (usize, f64) {
+    let largest = runs
+        .iter()
+        .filter_map(|run| run.last())
+        .fold(0.0, |a: f64, &x| a.max(x));
+    (runs.iter().map(|run| run.len()).sum(), share_scale(largest))
+}
 
 /// A position p·n within this much of a whole number is taken as that whole number, so that
 /// `top_share(x, 0.7)` over 10 units reads exactly the 7th point of the curve even though
@@ -69,43 +141,29 @@ impl<'a> Distribution<'a> {
         (!self.ascending.is_empty() && self.total > 0.0).then_some(self.ascending.len() as f64)
     }
 
-    /// G = Σᵢ (2i − n − 1)·x₍ᵢ₎ / (n·Σx), i = 1..n ascending. This is the same number as the
-    /// textbook 2·Σ i·x₍ᵢ₎/(n·Σx) − (n+1)/n (R ineq, PySAL, ClickHouse), written so that equal
-    /// values cancel exactly and give 0, not a rounding residue.
+    /// See `gini_of_runs`.
     pub fn gini(&self) -> Option<f64> {
-        let n = self.units_with_shares()?;
-        let scale = self.scale;
-        let weighted = sum_of(self.ascending, |i, x| {
-            (2.0 * (i as f64 + 1.0) - n - 1.0) * (x * scale)
-        });
-        Some((weighted / (n * self.total)).clamp(0.0, 1.0))
+        gini_of_runs(&[self.ascending])
     }
 
-    /// G · n/(n − 1), the small-sample correction (R DescTools' default, ineq's `corr = TRUE`).
+    /// See `gini_unbiased_of_runs`.
     pub fn gini_unbiased(&self) -> Option<f64> {
-        let n = self.units_with_shares()?;
-        if n < 2.0 {
-            return None;
-        }
-        Some(self.gini()? * n / (n - 1.0))
+        gini_unbiased_of_runs(&[self.ascending])
     }
 
     /// Herfindahl–Hirschman index Σ sᵢ², sᵢ = xᵢ / Σx.
     pub fn hhi(&self) -> Option<f64> {
         self.units_with_shares()?;
-        let (scale, total) = (self.scale, self.total);
-        Some(sum_of(self.ascending, |_, x| {
-            (x * scale / total) * (x * scale / total)
-        }))
+        Some(sum_of_squared_shares(
+            &[self.ascending],
+            self.scale,
+            self.total,
+        ))
     }
 
-    /// (H − 1/n) / (1 − 1/n): 0 for equal shares, 1 when one unit holds everything.
+    /// See `hhi_normalized_of_runs`.
     pub fn hhi_normalized(&self) -> Option<f64> {
-        let n = self.units_with_shares()?;
-        if n < 2.0 {
-            return None;
-        }
-        Some(((self.hhi()? - 1.0 / n) / (1.0 - 1.0 / n)).clamp(0.0, 1.0))
+        normalized_hhi(self.hhi()?, self.len())
     }
 
     /// The share of the total held by the largest fraction `p` of units, p in [0, 1].
@@ -312,6 +370,62 @@ mod tests {
         let d = Distribution::new(&v);
         assert_eq!(d.pareto_ratio(1.0), Some(0.5));
         assert_eq!(d.pareto_ratio(0.5), Some(0.25));
+    }
+
+    #[test]
+    fn measures_of_runs_are_those_of_the_definitions_and_of_the_merged_slice() {
+        // The definition G = Σᵢ Σⱼ |xᵢ − xⱼ| / (2·n²·mean), computed pair by pair, against the
+        // runs merged on the fly; and the runs against their merged slice, to the bit.
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let runs: Vec<Vec<f64>> = [1501, 57, 2330]
+            .iter()
+            .map(|&len| {
+                sorted(
+                    &(0..len)
+                        .map(|_| (next() * 8.0).exp().floor())
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        let all = sorted(&runs.concat());
+        let n = all.len() as f64;
+        let mean = all.iter().sum::<f64>() / n;
+        let pairs: f64 = all
+            .iter()
+            .map(|x| all.iter().map(|y| (x - y).abs()).sum::<f64>())
+            .sum();
+        let by_definition = pairs / (2.0 * n * n * mean);
+        let slices: Vec<&[f64]> = runs.iter().map(Vec::as_slice).collect();
+        for taken in 1..=3 {
+            let merged = sorted(&runs[..taken].concat());
+            assert_eq!(
+                gini_of_runs(&slices[..taken]).map(f64::to_bits),
+                gini_of_runs(&[&merged]).map(f64::to_bits)
+            );
+            assert_eq!(
+                hhi_of_runs(&slices[..taken]).map(f64::to_bits),
+                Distribution::new(&merged).hhi().map(f64::to_bits)
+            );
+        }
+        assert!((gini_of_runs(&slices).unwrap() - by_definition).abs() < 1e-12);
+        let hhi_by_definition: f64 = all.iter().map(|x| (x / (mean * n)).powi(2)).sum();
+        assert!((hhi_of_runs(&slices).unwrap() - hhi_by_definition).abs() < 1e-12);
+        assert_eq!(
+            hhi_normalized_of_runs(&slices).map(f64::to_bits),
+            Distribution::new(&all).hhi_normalized().map(f64::to_bits)
+        );
+        assert_eq!(
+            gini_of_runs(&[&[], &[0.0, 0.0]]),
+            None,
+            "no total, no shares"
+        );
+        assert_eq!(gini_unbiased_of_runs(&[&[], &[3.0]]), None, "one unit");
     }
 
     #[test]
