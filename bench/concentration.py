@@ -20,6 +20,7 @@ QUERIES = [
         SELECT 2 * sum(i * x) / (count(*) * sum(x)) - (count(*) + 1.0) / count(*)
         FROM (SELECT x, row_number() OVER (ORDER BY x) AS i FROM bench_values) ranked"""),
     ("gini(x)", "SELECT gini(x) FROM bench_values"),
+    ("hhi(x)", "SELECT hhi(x) FROM bench_values"),
     ("sum(x_numeric), the numeric(20,2) column", "SELECT sum(x_numeric) FROM bench_values"),
     ("gini(x_numeric), read directly", "SELECT gini(x_numeric) FROM bench_values"),
     ("gini(x_numeric::float8), the cast", "SELECT gini(x_numeric::float8) FROM bench_values"),
