@@ -186,14 +186,14 @@ fn check_stats(bytes: &[u8; STATS_BYTES]) -> Result<(), &'static str> {
 /// again (a summary is read two or three times per query).
 #[inline]
 fn read_stats(bytes: &mut Reader) -> CustomerStats {
-    let [first, last, purchases, sum, compensation] =
-        [(); 5].map(|_| bytes.take::<8>().expect("checked"));
+    let stats = bytes.take::<STATS_BYTES>().expect("checked");
+    let word = |i: usize| -> [u8; 8] { stats[8 * i..8 * i + 8].try_into().expect("8 bytes") };
     let time = |word: [u8; 8]| Some(i64::from_le_bytes(word)).filter(|&t| t != NONE);
     CustomerStats::new(
-        time(first),
-        time(last),
-        u64::from_le_bytes(purchases),
-        CompensatedSum::from_parts(f64::from_le_bytes(sum), f64::from_le_bytes(compensation)),
+        time(word(0)),
+        time(word(1)),
+        u64::from_le_bytes(word(2)),
+        CompensatedSum::from_parts(f64::from_le_bytes(word(3)), f64::from_le_bytes(word(4))),
     )
 }
 
