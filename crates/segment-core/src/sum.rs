@@ -65,7 +65,8 @@ pub fn share_scale(largest: f64) -> f64 {
 const LANES: usize = 4;
 
 /// The compensated sum of `f(i, x)` over a slice, with a fixed lane per index, so the result
-/// depends only on the slice, never on timing or threads.
+/// depends only on the slice, never on timing or threads. (`LaneSum` repeats the lane of each
+/// index for values that come one at a time: change both together.)
 pub fn sum_of(values: &[f64], f: impl Fn(usize, f64) -> f64) -> f64 {
     let mut lanes = [CompensatedSum::default(); LANES];
     let whole = values.len() / LANES * LANES;
@@ -99,6 +100,8 @@ pub struct LaneSum {
     whole: usize,
     /// The index of the next value.
     index: usize,
+    /// How many values the sum is of: another count would put values in other lanes.
+    n: usize,
 }
 
 impl LaneSum {
@@ -107,6 +110,7 @@ impl LaneSum {
             lanes: [CompensatedSum::default(); LANES],
             whole: n / LANES * LANES,
             index: 0,
+            n,
         }
     }
 
@@ -122,6 +126,10 @@ impl LaneSum {
     }
 
     pub fn value(self) -> f64 {
+        debug_assert_eq!(
+            self.index, self.n,
+            "a LaneSum gets the values it was made for"
+        );
         lanes_total(self.lanes)
     }
 }

@@ -9,8 +9,9 @@
 //! In a parallel plan each worker sorts its own part before serializing it. The leader keeps the
 //! workers' sorted runs as they arrive, moving rather than copying them, and merges them all in
 //! one pass when a final function needs the values: the O(n log n) work is spread over the
-//! workers, and the leader writes each value once. A measure read in one pass (the Gini) takes
-//! the runs instead and merges them on the fly, writing nothing.
+//! workers, and the leader writes each value once. The Gini and the HHI, read in a pass or
+//! two, take up to three runs instead (two workers' and the leader's own) and merge them on the
+//! fly, writing nothing; more runs are merged first.
 
 use crate::codec::{
     check_ascending_non_negative, check_non_negative, write_f64s, DecodeError, Reader,
@@ -23,7 +24,8 @@ use std::collections::TryReserveError;
 pub struct ValueCollector {
     values: Vec<f64>,
     sorted: bool,
-    /// Sorted runs taken from other states, merged into `values` when the values are needed.
+    /// Sorted runs taken from other states, merged into `values` when a final function needs
+    /// the values in one slice.
     runs: Vec<Vec<f64>>,
     /// `p` or `q`, the same on every row of the aggregate.
     fraction: Option<f64>,
@@ -247,7 +249,8 @@ fn merge_runs(mut runs: Vec<Vec<f64>>) -> Vec<f64> {
 }
 
 /// Calls `each` with the values of up to three sorted runs, ascending, without writing them
-/// anywhere: a measure read in one pass (the Gini) needs no merged copy of ten million values.
+/// anywhere: a measure read in a pass or two (the Gini, the HHI) needs no merged copy of ten
+/// million values.
 pub fn for_each_merged(runs: &[&[f64]], mut each: impl FnMut(f64)) {
     match *runs {
         [] => {}
@@ -418,6 +421,7 @@ mod tests {
                     .unwrap();
             }
             expected.sort_by(f64::total_cmp);
+            let runs_kept = leader.runs.len();
             let runs = leader.sorted_runs(&mut nothing);
             assert_eq!(
                 runs.len(),
@@ -427,6 +431,9 @@ mod tests {
             let mut merged = Vec::new();
             for_each_merged(&runs, |x| merged.push(x));
             assert_eq!(merged, expected);
+            // Up to three runs stay as they were; four are merged for good.
+            let runs_left = if workers < 3 { runs_kept } else { 0 };
+            assert_eq!(leader.runs.len(), runs_left);
             assert_eq!(
                 leader.sorted(&mut nothing),
                 expected,
@@ -437,21 +444,30 @@ mod tests {
 
     #[test]
     fn runs_merge_with_ties() {
-        // Runs of whole numbers (many ties across runs), uneven so that each run is used up
-        // at a different point.
+        // Runs of whole numbers (many ties across runs) that are used up at different points,
+        // in every order, so that each tail of the three-way merge is taken.
         let runs: Vec<Vec<f64>> = [(3000, 7), (1200, 3), (5, 11)]
             .iter()
             .map(|&(len, step)| (0..len).map(|i| f64::from(i * step / 5)).collect())
             .collect();
         let mut expected = runs.concat();
         expected.sort_by(f64::total_cmp);
-        let slices: Vec<&[f64]> = runs.iter().map(Vec::as_slice).collect();
-        for taken in 1..=3 {
-            let mut merged = Vec::new();
-            for_each_merged(&slices[..taken], |x| merged.push(x));
-            let mut alone = runs[..taken].concat();
-            alone.sort_by(f64::total_cmp);
-            assert_eq!(merged, alone);
+        for order in [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ] {
+            let slices: Vec<&[f64]> = order.iter().map(|&r| runs[r].as_slice()).collect();
+            for taken in 1..=3 {
+                let mut merged = Vec::new();
+                for_each_merged(&slices[..taken], |x| merged.push(x));
+                let mut alone = slices[..taken].concat();
+                alone.sort_by(f64::total_cmp);
+                assert_eq!(merged, alone, "runs {order:?}, the first {taken}");
+            }
         }
         assert_eq!(merge_runs(runs), expected);
     }

@@ -24,42 +24,58 @@ use crate::values::for_each_merged;
 /// sum are taken in that one pass: the merged values are never written, and the sums are
 /// `sum_of`'s over the merged slice, bit for bit.
 pub fn gini_of_runs(runs: &[&[f64]]) -> Option<f64> {
-    let (n, scale) = len_and_scale(runs);
+    debug_assert!(runs.iter().all(|run| run.is_sorted()));
+    let (n, scale) = (count(runs), scale_of(runs));
     let units = n as f64;
     let (mut total, mut weighted) = (LaneSum::new(n), LaneSum::new(n));
     let mut rank = 0.0; // i, counted in a double: converting an integer costs more
     for_each_merged(runs, |x| {
         rank += 1.0;
         total.add(x * scale);
-        weighted.add((2.0 * rank - units - 1.0) * (x * scale));
+        weighted.add(gini_weight(rank, units) * (x * scale));
     });
-    let total = total.value();
-    (n > 0 && total > 0.0).then(|| (weighted.value() / (units * total)).clamp(0.0, 1.0))
+    gini_of_sums(n, total.value(), weighted.value())
 }
 
 /// G · n/(n − 1), the small-sample correction (R DescTools' default, ineq's `corr = TRUE`).
 pub fn gini_unbiased_of_runs(runs: &[&[f64]]) -> Option<f64> {
-    let n = len_and_scale(runs).0 as f64;
+    unbiased_gini(count(runs), || gini_of_runs(runs))
+}
+
+/// The weight 2i − n − 1 of the i-th smallest of n values (i from 1) in the Gini's sum.
+#[inline]
+fn gini_weight(i: f64, units: f64) -> f64 {
+    2.0 * i - units - 1.0
+}
+
+/// The Gini from n, the (scaled) total and the weighted sum; None without shares.
+fn gini_of_sums(n: usize, total: f64, weighted: f64) -> Option<f64> {
+    (n > 0 && total > 0.0).then(|| (weighted / (n as f64 * total)).clamp(0.0, 1.0))
+}
+
+fn unbiased_gini(n: usize, gini: impl FnOnce() -> Option<f64>) -> Option<f64> {
+    let n = n as f64;
     if n < 2.0 {
         return None;
     }
-    Some(gini_of_runs(runs)? * n / (n - 1.0))
+    Some(gini()? * n / (n - 1.0))
 }
 
 /// The Herfindahl–Hirschman index of values given as up to three runs sorted ascending, in two
 /// passes over the runs merged on the fly (the total, then the squared shares): the sums are
 /// those over the merged slice, bit for bit, and the merged values are never written.
 pub fn hhi_of_runs(runs: &[&[f64]]) -> Option<f64> {
-    let (n, scale) = len_and_scale(runs);
+    debug_assert!(runs.iter().all(|run| run.is_sorted()));
+    let (n, scale) = (count(runs), scale_of(runs));
     let mut total = LaneSum::new(n);
     for_each_merged(runs, |x| total.add(x * scale));
     let total = total.value();
-    (n > 0 && total > 0.0).then(|| sum_of_squared_shares(runs, scale, total))
+    (n > 0 && total > 0.0).then(|| sum_of_squared_shares(runs, n, scale, total))
 }
 
 /// (H − 1/n) / (1 − 1/n): 0 for equal shares, 1 when one unit holds everything.
 pub fn hhi_normalized_of_runs(runs: &[&[f64]]) -> Option<f64> {
-    normalized_hhi(hhi_of_runs(runs)?, len_and_scale(runs).0)
+    normalized_hhi(hhi_of_runs(runs)?, count(runs))
 }
 
 fn normalized_hhi(hhi: f64, units: usize) -> Option<f64> {
@@ -67,22 +83,30 @@ fn normalized_hhi(hhi: f64, units: usize) -> Option<f64> {
     (n >= 2.0).then(|| ((hhi - 1.0 / n) / (1.0 - 1.0 / n)).clamp(0.0, 1.0))
 }
 
-/// Σ (x·scale / total)², the sum in the lanes of `sum_of` over the merged runs.
-fn sum_of_squared_shares(runs: &[&[f64]], scale: f64, total: f64) -> f64 {
-    let mut squares = LaneSum::new(len_and_scale(runs).0);
+/// Σ (x·scale / total)² over the `n` values of the runs, in the lanes of `sum_of` over the
+/// merged slice.
+fn sum_of_squared_shares(runs: &[&[f64]], n: usize, scale: f64, total: f64) -> f64 {
+    if let [run] = runs {
+        return sum_of(run, |_, x| (x * scale / total) * (x * scale / total)); // in a tighter loop
+    }
+    let mut squares = LaneSum::new(n);
     for_each_merged(runs, |x| {
         squares.add((x * scale / total) * (x * scale / total))
     });
     squares.value()
 }
 
-/// The number of values in sorted runs, and the scale of `Distribution` for the largest.
-fn len_and_scale(runs: &[&[f64]]) -> (usize, f64) {
-    let largest = runs
-        .iter()
-        .filter_map(|run| run.last())
-        .fold(0.0, |a: f64, &x| a.max(x));
-    (runs.iter().map(|run| run.len()).sum(), share_scale(largest))
+fn count(runs: &[&[f64]]) -> usize {
+    runs.iter().map(|run| run.len()).sum()
+}
+
+/// The scale of `Distribution` for the largest value of sorted runs.
+fn scale_of(runs: &[&[f64]]) -> f64 {
+    share_scale(
+        runs.iter()
+            .filter_map(|run| run.last())
+            .fold(0.0, |a: f64, &x| a.max(x)),
+    )
 }
 
 /// A position p·n within this much of a whole number is taken as that whole number, so that
@@ -141,14 +165,19 @@ impl<'a> Distribution<'a> {
         (!self.ascending.is_empty() && self.total > 0.0).then_some(self.ascending.len() as f64)
     }
 
-    /// See `gini_of_runs`.
+    /// See `gini_of_runs`, which gives the same bits; here the total is known, and the weighted
+    /// sum alone is taken in `sum_of`'s tighter loop.
     pub fn gini(&self) -> Option<f64> {
-        gini_of_runs(&[self.ascending])
+        let (units, scale) = (self.len() as f64, self.scale);
+        let weighted = sum_of(self.ascending, |i, x| {
+            gini_weight(i as f64 + 1.0, units) * (x * scale)
+        });
+        gini_of_sums(self.len(), self.total, weighted)
     }
 
     /// See `gini_unbiased_of_runs`.
     pub fn gini_unbiased(&self) -> Option<f64> {
-        gini_unbiased_of_runs(&[self.ascending])
+        unbiased_gini(self.len(), || self.gini())
     }
 
     /// Herfindahl–Hirschman index Σ sᵢ², sᵢ = xᵢ / Σx.
@@ -156,6 +185,7 @@ impl<'a> Distribution<'a> {
         self.units_with_shares()?;
         Some(sum_of_squared_shares(
             &[self.ascending],
+            self.len(),
             self.scale,
             self.total,
         ))
@@ -374,8 +404,8 @@ mod tests {
 
     #[test]
     fn measures_of_runs_are_those_of_the_definitions_and_of_the_merged_slice() {
-        // The definition G = Σᵢ Σⱼ |xᵢ − xⱼ| / (2·n²·mean), computed pair by pair, against the
-        // runs merged on the fly; and the runs against their merged slice, to the bit.
+        // Cent amounts over four orders of magnitude: sums that round (a hundredth has no exact
+        // double) and ties across the runs.
         let mut seed = 7u64;
         let mut next = || {
             seed = seed
@@ -388,11 +418,36 @@ mod tests {
             .map(|&len| {
                 sorted(
                     &(0..len)
-                        .map(|_| (next() * 8.0).exp().floor())
+                        .map(|_| ((next() * 9.0).exp() * 100.0).round() / 100.0)
                         .collect::<Vec<_>>(),
                 )
             })
             .collect();
+        let slices: Vec<&[f64]> = runs.iter().map(Vec::as_slice).collect();
+        for taken in 1..=3 {
+            // The formulas over the merged slice, with `sum_of` (as `Distribution` computed
+            // them before the runs were read unmerged): the same bits.
+            let merged = sorted(&runs[..taken].concat());
+            let n = merged.len() as f64;
+            let total = sum_of(&merged, |_, x| x);
+            let weighted = sum_of(&merged, |i, x| (2.0 * (i as f64 + 1.0) - n - 1.0) * x);
+            let squares = sum_of(&merged, |_, x| (x / total) * (x / total));
+            assert_eq!(
+                gini_of_runs(&slices[..taken]).map(f64::to_bits),
+                Some((weighted / (n * total)).to_bits())
+            );
+            assert_eq!(
+                hhi_of_runs(&slices[..taken]).map(f64::to_bits),
+                Some(squares.to_bits())
+            );
+            let d = Distribution::new(&merged);
+            assert_eq!(
+                d.gini().map(f64::to_bits),
+                Some((weighted / (n * total)).to_bits())
+            );
+            assert_eq!(d.hhi().map(f64::to_bits), Some(squares.to_bits()));
+        }
+        // The definitions, G = Σᵢ Σⱼ |xᵢ − xⱼ| / (2·n²·mean) pair by pair and H = Σ sᵢ².
         let all = sorted(&runs.concat());
         let n = all.len() as f64;
         let mean = all.iter().sum::<f64>() / n;
@@ -400,20 +455,7 @@ mod tests {
             .iter()
             .map(|x| all.iter().map(|y| (x - y).abs()).sum::<f64>())
             .sum();
-        let by_definition = pairs / (2.0 * n * n * mean);
-        let slices: Vec<&[f64]> = runs.iter().map(Vec::as_slice).collect();
-        for taken in 1..=3 {
-            let merged = sorted(&runs[..taken].concat());
-            assert_eq!(
-                gini_of_runs(&slices[..taken]).map(f64::to_bits),
-                gini_of_runs(&[&merged]).map(f64::to_bits)
-            );
-            assert_eq!(
-                hhi_of_runs(&slices[..taken]).map(f64::to_bits),
-                Distribution::new(&merged).hhi().map(f64::to_bits)
-            );
-        }
-        assert!((gini_of_runs(&slices).unwrap() - by_definition).abs() < 1e-12);
+        assert!((gini_of_runs(&slices).unwrap() - pairs / (2.0 * n * n * mean)).abs() < 1e-12);
         let hhi_by_definition: f64 = all.iter().map(|x| (x / (mean * n)).powi(2)).sum();
         assert!((hhi_of_runs(&slices).unwrap() - hhi_by_definition).abs() < 1e-12);
         assert_eq!(
@@ -426,6 +468,7 @@ mod tests {
             "no total, no shares"
         );
         assert_eq!(gini_unbiased_of_runs(&[&[], &[3.0]]), None, "one unit");
+        assert_eq!(hhi_normalized_of_runs(&[&[3.0], &[]]), None, "one unit");
     }
 
     #[test]
