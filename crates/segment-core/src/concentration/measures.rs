@@ -39,7 +39,7 @@ pub fn gini_of_runs(runs: &[&[f64]]) -> Option<f64> {
 
 /// G · n/(n − 1), the small-sample correction (R DescTools' default, ineq's `corr = TRUE`).
 pub fn gini_unbiased_of_runs(runs: &[&[f64]]) -> Option<f64> {
-    unbiased_gini(count(runs), || gini_of_runs(runs))
+    unbiased_gini(gini_of_runs(runs), count(runs))
 }
 
 /// The weight 2i − n − 1 of the i-th smallest of n values (i from 1) in the Gini's sum.
@@ -53,12 +53,12 @@ fn gini_of_sums(n: usize, total: f64, weighted: f64) -> Option<f64> {
     (n > 0 && total > 0.0).then(|| (weighted / (n as f64 * total)).clamp(0.0, 1.0))
 }
 
-fn unbiased_gini(n: usize, gini: impl FnOnce() -> Option<f64>) -> Option<f64> {
-    let n = n as f64;
+fn unbiased_gini(gini: Option<f64>, units: usize) -> Option<f64> {
+    let n = units as f64;
     if n < 2.0 {
         return None;
     }
-    Some(gini()? * n / (n - 1.0))
+    Some(gini? * n / (n - 1.0))
 }
 
 /// The Herfindahl–Hirschman index of values given as up to three runs sorted ascending, in two
@@ -177,7 +177,7 @@ impl<'a> Distribution<'a> {
 
     /// See `gini_unbiased_of_runs`.
     pub fn gini_unbiased(&self) -> Option<f64> {
-        unbiased_gini(self.len(), || self.gini())
+        unbiased_gini(self.gini(), self.len())
     }
 
     /// Herfindahl–Hirschman index Σ sᵢ², sᵢ = xᵢ / Σx.
